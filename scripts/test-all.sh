@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: type check, unit tests, store tests on a real PostgreSQL,
+# and the end-to-end tests (root, network namespaces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+eval "$(bash scripts/pg-test-server.sh start)"
+trap 'bash scripts/pg-test-server.sh stop' EXIT
+npm run build
+npm run lint
+npm test
+npm run test:e2e
