@@ -22,24 +22,49 @@ export interface CatalogEntry {
  * a test keeps the two in step.
  */
 export const errorCatalog = {
-  INVALID_ARGUMENT: { kind: 'InvalidArgument', summary: 'A field of the request is malformed or out of range.' },
+  INVALID_ARGUMENT: {
+    kind: 'InvalidArgument',
+    summary: 'A field of the request is malformed or out of range.',
+  },
   VALIDATION_FAILED: { kind: 'InvalidArgument', summary: 'The request body does not match the schema.' },
   INVALID_CIDR: { kind: 'InvalidArgument', summary: 'A value is not a valid IPv4 address or CIDR.' },
-  TAG_CYCLE: { kind: 'InvalidArgument', summary: 'Setting these tag members would make a tag contain itself.' },
+  TAG_CYCLE: {
+    kind: 'InvalidArgument',
+    summary: 'Setting these tag members would make a tag contain itself.',
+  },
   NETWORKING_NOT_ALLOWED: {
     kind: 'InvalidArgument',
-    summary: 'A resource description names networking details (VPC, subnet, interfaces); Skyway assigns those.',
+    summary:
+      'A resource description names networking details (VPC, subnet, interfaces); Skyway assigns those.',
   },
-  INVALID_DESCRIPTOR: { kind: 'InvalidArgument', summary: 'A plugin descriptor is missing a field or has a wrong type.' },
+  INVALID_DESCRIPTOR: {
+    kind: 'InvalidArgument',
+    summary: 'A plugin descriptor is missing a field or has a wrong type.',
+  },
   NOT_FOUND: { kind: 'NotFound', summary: 'The named object does not exist.' },
   UNKNOWN_CLOUD: { kind: 'NotFound', summary: 'No cloud of that name is configured in the namespace.' },
   UNKNOWN_NAMESPACE: { kind: 'NotFound', summary: 'No namespace of that name is configured.' },
   ALREADY_EXISTS: { kind: 'AlreadyExists', summary: 'An object of that name already exists.' },
-  FAILED_PRECONDITION: { kind: 'FailedPrecondition', summary: 'The system is not in a state that allows this.' },
-  POOL_EXHAUSTED: { kind: 'FailedPrecondition', summary: 'No free address space, ASN or peering address is left.' },
-  CLOCK_SKEW: { kind: 'FailedPrecondition', summary: 'A clock differs from the controller\'s by more than 5 minutes.' },
-  UNAUTHENTICATED: { kind: 'Unauthenticated', summary: 'No credentials, or credentials that are invalid, expired or revoked.' },
-  PERMISSION_DENIED: { kind: 'PermissionDenied', summary: 'The credentials do not allow this action or namespace.' },
+  FAILED_PRECONDITION: {
+    kind: 'FailedPrecondition',
+    summary: 'The system is not in a state that allows this.',
+  },
+  POOL_EXHAUSTED: {
+    kind: 'FailedPrecondition',
+    summary: 'No free address space, ASN or peering address is left.',
+  },
+  CLOCK_SKEW: {
+    kind: 'FailedPrecondition',
+    summary: "A clock differs from the controller's by more than 5 minutes.",
+  },
+  UNAUTHENTICATED: {
+    kind: 'Unauthenticated',
+    summary: 'No credentials, or credentials that are invalid, expired or revoked.',
+  },
+  PERMISSION_DENIED: {
+    kind: 'PermissionDenied',
+    summary: 'The credentials do not allow this action or namespace.',
+  },
   UNAVAILABLE: { kind: 'Unavailable', summary: 'A plugin, agent or backend could not be reached.' },
   PLUGIN_FAILED: { kind: 'Unavailable', summary: 'A cloud plugin returned an error.' },
 } as const satisfies Record<string, CatalogEntry>;
@@ -68,6 +93,7 @@ export const failedPrecondition = (message: string, code: ErrorCode = 'FAILED_PR
   new SkywayError(code, message);
 export const unauthenticated = (message: string) => new SkywayError('UNAUTHENTICATED', message);
 export const permissionDenied = (message: string) => new SkywayError('PERMISSION_DENIED', message);
-export const unavailable = (message: string, code: ErrorCode = 'UNAVAILABLE') => new SkywayError(code, message);
+export const unavailable = (message: string, code: ErrorCode = 'UNAVAILABLE') =>
+  new SkywayError(code, message);
 
 export const isSkywayError = (e: unknown): e is SkywayError => e instanceof SkywayError;

@@ -1,0 +1,136 @@
+// serve() and connect(): a CloudPlugin over gRPC (HTTP/2, TLS optional), and
+// inProcess(): the same client interface with no network in between.
+import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import {
+  type ConnectRouter,
+  createClient,
+  createRouterTransport,
+  type Interceptor,
+} from '@connectrpc/connect';
+import { connectNodeAdapter, createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import { Controller } from '@skyway/proto/controller';
+import { CloudPlugin } from '@skyway/proto/plugin';
+import type { CloudPluginImpl, ControllerClient, ControllerImpl, PluginClient } from './contract.js';
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  /** CA that signed the peer's certificate (client side: the server's CA). */
+  ca?: string;
+}
+
+export interface Served {
+  /** e.g. http://127.0.0.1:50051 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Bearer-token check for everything served; returns an error message or undefined. */
+export type Authorize = (
+  authorization: string | undefined,
+) => Promise<string | undefined> | string | undefined;
+
+/** Serves a CloudPlugin (and optionally other services) over gRPC on host:port (0 = any free port). */
+export async function serve(opts: {
+  routes: (router: ConnectRouter) => void;
+  host?: string;
+  port?: number;
+  tls?: TlsFiles;
+  authorize?: Authorize;
+}): Promise<Served> {
+  const handler = connectNodeAdapter({
+    routes: opts.routes,
+    interceptors: opts.authorize ? [authInterceptor(opts.authorize)] : [],
+  });
+  const server = opts.tls
+    ? http2.createSecureServer(
+        { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) },
+        handler,
+      )
+    : http2.createServer(handler);
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+  });
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.close();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Routes for serving one CloudPlugin implementation. */
+export const pluginRoutes = (impl: CloudPluginImpl) => (router: ConnectRouter) =>
+  router.service(CloudPlugin, impl);
+
+function authInterceptor(authorize: Authorize): Interceptor {
+  return (next) => async (req) => {
+    const problem = await authorize(req.header.get('authorization') ?? undefined);
+    if (problem) {
+      const { Code, ConnectError } = await import('@connectrpc/connect');
+      throw new ConnectError(problem, Code.Unauthenticated);
+    }
+    return next(req);
+  };
+}
+
+export interface Connection<C> {
+  client: C;
+  close(): void;
+}
+
+function grpcClient<S extends typeof CloudPlugin | typeof Controller>(
+  service: S,
+  opts: { url: string; token?: string; tls?: TlsFiles; timeoutMs?: number },
+) {
+  const nodeOptions = opts.tls?.ca ? { ca: readFileSync(opts.tls.ca) } : undefined;
+  const sessionManager = new Http2SessionManager(opts.url, { pingIntervalMs: 10_000 }, nodeOptions);
+  const bearer: Interceptor = (next) => (req) => {
+    if (opts.token) req.header.set('authorization', `Bearer ${opts.token}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({
+    baseUrl: opts.url,
+    sessionManager,
+    interceptors: [bearer],
+    defaultTimeoutMs: opts.timeoutMs ?? 120_000,
+    nodeOptions,
+  });
+  return { client: createClient(service, transport), close: () => sessionManager.abort() };
+}
+
+/** Connects to a plugin served over gRPC. `close()` ends the HTTP/2 session. */
+export const connect = (opts: { url: string; token?: string; tls?: TlsFiles; timeoutMs?: number }) =>
+  grpcClient(CloudPlugin, opts) as Connection<PluginClient>;
+
+/** Connects a plugin to the controller's callback service, authenticated with the plugin's API key. */
+export const connectController = (opts: { url: string; token: string; tls?: TlsFiles }) =>
+  grpcClient(Controller, opts) as Connection<ControllerClient>;
+
+/** The same client interface as connect(), calling the implementation in this process. */
+export function inProcess(impl: CloudPluginImpl): PluginClient {
+  return createClient(
+    CloudPlugin,
+    createRouterTransport((router) => router.service(CloudPlugin, impl)),
+  );
+}
+
+/** An in-process controller client, for trusted plugins and tests. */
+export function inProcessController(impl: ControllerImpl): ControllerClient {
+  return createClient(
+    Controller,
+    createRouterTransport((router) => router.service(Controller, impl)),
+  );
+}
