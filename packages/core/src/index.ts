@@ -1,1 +1,4 @@
+export * from './cidr.js';
 export * from './errors.js';
+export * from './permit-list.js';
+export * from './tags.js';
