@@ -1,0 +1,46 @@
+// Opens the store: SQLite (WAL) at $SKYWAY_HOME/skyway.db by default, or
+// PostgreSQL when the URL is postgres://. The same query code runs on both.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface OpenedDb {
+  db: Kysely<Database>;
+  dialect: Dialect;
+}
+
+/** `location` is a file path, ':memory:' or a postgres:// URL. */
+export async function openDb(location: string): Promise<OpenedDb> {
+  let opened: OpenedDb;
+  if (/^postgres(ql)?:\/\//.test(location)) {
+    const pool = new pg.Pool({ connectionString: location, max: 10 });
+    opened = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  } else {
+    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+    const sqlite = new SQLite(location);
+    sqlite.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable across a process kill (only an OS crash can lose the last commit).
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    opened = {
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      dialect: 'sqlite',
+    };
+  }
+  const { error, results } = await new Migrator({
+    db: opened.db,
+    provider: migrationProvider,
+  }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await opened.db.destroy();
+    throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+  return opened;
+}

@@ -1,0 +1,68 @@
+// Table types for kysely. JSON columns are stored as text so the same code
+// runs on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface Database {
+  resources: {
+    namespace: string;
+    cloud: string;
+    name: string;
+    uri: string;
+    ip: string;
+    created_at: string;
+  };
+  tags: {
+    name: string;
+    uri: string | null;
+    ip: string | null;
+    /** JSON array of member tag names or IP/CIDR literals. */
+    members: string;
+    updated_at: string;
+  };
+  /** Reverse index of tag membership (member -> parent), for fan-out. */
+  tag_edges: { parent: string; member: string };
+  rules: {
+    namespace: string;
+    cloud: string;
+    resource: string;
+    name: string;
+    direction: string;
+    src_port: number;
+    dst_port: number;
+    protocol: number;
+    tags: string;
+    targets: string;
+    updated_at: string;
+  };
+  /** Which resource's rules reference which tag (re-resolved when the tag changes). */
+  subscriptions: { tag: string; namespace: string; cloud: string; resource: string };
+  connections: {
+    namespace: string;
+    cloud_a: string;
+    cloud_b: string;
+    /** JSON: asns, peering ips, gateway ips per side. */
+    detail: string;
+    /** Encrypted shared key. */
+    shared_key: string;
+    status: string;
+    created_at: string;
+  };
+  events: {
+    id: Generated<number>;
+    time: string;
+    type: string;
+    subject: string;
+    data: string;
+  };
+  tokens: {
+    id: string;
+    subject: string;
+    scope: string;
+    issued_at: string;
+    expires_at: string;
+    revoked_at: string | null;
+  };
+  kv: { cloud: string; namespace: string; key: string; value: string };
+  /** Address spaces, ASNs and peering IPs handed out, so two callers never get the same. */
+  allocations: { kind: string; value: string; owner: string; created_at: string };
+}
