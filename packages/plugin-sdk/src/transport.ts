@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import {
+  Code,
+  ConnectError,
   type ConnectRouter,
   createClient,
   createRouterTransport,
@@ -13,6 +15,7 @@ import { connectNodeAdapter, createGrpcTransport, Http2SessionManager } from '@c
 import { Controller } from '@skyway/proto/controller';
 import { CloudPlugin } from '@skyway/proto/plugin';
 import type { CloudPluginImpl, ControllerClient, ControllerImpl, PluginClient } from './contract.js';
+import { mapErrors } from './errors.js';
 
 export interface TlsFiles {
   cert: string;
@@ -71,17 +74,18 @@ export async function serve(opts: {
   };
 }
 
-/** Routes for serving one CloudPlugin implementation. */
+/** Routes for serving one CloudPlugin implementation; SkywayErrors leave as ConnectErrors (see errors.ts). */
 export const pluginRoutes = (impl: CloudPluginImpl) => (router: ConnectRouter) =>
-  router.service(CloudPlugin, impl);
+  router.service(CloudPlugin, mapErrors(impl));
+
+/** Routes for serving the controller's callback service. */
+export const controllerRoutes = (impl: ControllerImpl) => (router: ConnectRouter) =>
+  router.service(Controller, mapErrors(impl));
 
 function authInterceptor(authorize: Authorize): Interceptor {
   return (next) => async (req) => {
     const problem = await authorize(req.header.get('authorization') ?? undefined);
-    if (problem) {
-      const { Code, ConnectError } = await import('@connectrpc/connect');
-      throw new ConnectError(problem, Code.Unauthenticated);
-    }
+    if (problem) throw new ConnectError(problem, Code.Unauthenticated);
     return next(req);
   };
 }
@@ -121,16 +125,10 @@ export const connectController = (opts: { url: string; token: string; tls?: TlsF
 
 /** The same client interface as connect(), calling the implementation in this process. */
 export function inProcess(impl: CloudPluginImpl): PluginClient {
-  return createClient(
-    CloudPlugin,
-    createRouterTransport((router) => router.service(CloudPlugin, impl)),
-  );
+  return createClient(CloudPlugin, createRouterTransport(pluginRoutes(impl)));
 }
 
 /** An in-process controller client, for trusted plugins and tests. */
 export function inProcessController(impl: ControllerImpl): ControllerClient {
-  return createClient(
-    Controller,
-    createRouterTransport((router) => router.service(Controller, impl)),
-  );
+  return createClient(Controller, createRouterTransport(controllerRoutes(impl)));
 }
