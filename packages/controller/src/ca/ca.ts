@@ -10,11 +10,14 @@ import { failedPrecondition, invalidArgument, unauthenticated } from '@skyway/co
 import { type CertIdentity, identityToUri } from './identity.js';
 import type { CaKeyStore, CredentialRegistry } from './store.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as never);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const keyAlg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const signAlg = { name: 'ECDSA', hash: 'SHA-256' } as const;
-const subtle = webcrypto.subtle as unknown as SubtleCrypto;
+const subtle = webcrypto.subtle;
 
 export interface IssuedCertificate {
   certPem: string;
@@ -203,7 +206,7 @@ export class CertificateAuthority {
       throw invalidArgument('csr is not a PEM PKCS#10 certificate request', 'csr');
     }
     if (!(await csr.verify())) throw unauthenticated('csr signature does not verify');
-    const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
+    const alg = csr.publicKey.algorithm as webcrypto.EcKeyAlgorithm;
     if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256')
       throw invalidArgument('csr key must be ECDSA P-256', 'csr');
     const publicKey = await csr.publicKey.export(keyAlg, ['verify']);
@@ -211,7 +214,10 @@ export class CertificateAuthority {
   }
 
   /** A TLS server certificate (and key) for the controller's own listeners. */
-  async issueServer(opts: { names: string[]; ttlMs?: number }): Promise<IssuedCertificate & { keyPem: string }> {
+  async issueServer(opts: {
+    names: string[];
+    ttlMs?: number;
+  }): Promise<IssuedCertificate & { keyPem: string }> {
     if (opts.names.length === 0) throw failedPrecondition('a server certificate needs at least one name');
     const { keyPem, keys } = await generateKeyPair();
     const altNames: x509.JsonGeneralName[] = opts.names.map((n) =>

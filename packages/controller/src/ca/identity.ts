@@ -25,7 +25,10 @@ export function identityToUri(id: CertIdentity): string {
 
 export function identityFromUri(uri: string): CertIdentity | undefined {
   if (!uri.startsWith(`${scheme}//`)) return undefined;
-  const parts = uri.slice(scheme.length + 2).split('/').map(decodeURIComponent);
+  const parts = uri
+    .slice(scheme.length + 2)
+    .split('/')
+    .map(decodeURIComponent);
   const [kind, ...rest] = parts;
   if (kind === 'agent' && rest.length === 1) return { kind, agent: rest[0]! };
   if (kind === 'service' && rest.length === 3)

@@ -160,6 +160,7 @@ export class FileCredentialRegistry extends MemoryCredentialRegistry {
 
 /** Certificate serials compare as uppercase hex without leading zeros. */
 export function normalizeId(id: string): string {
-  if (/^[0-9a-fA-F:]+$/.test(id) && id.length >= 16) return id.replace(/:/g, '').toUpperCase().replace(/^0+/, '');
+  if (/^[0-9a-fA-F:]+$/.test(id) && id.length >= 16)
+    return id.replace(/:/g, '').toUpperCase().replace(/^0+/, '');
   return id;
 }
