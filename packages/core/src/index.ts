@@ -1,4 +1,5 @@
 export * from './cidr.js';
+export * from './connectivity-plan.js';
 export * from './errors.js';
 export * from './ipam.js';
 export * from './permit-list.js';
