@@ -12,7 +12,7 @@ export interface ConnectivityPlanInput {
   /** ASNs in use on any cloud. */
   usedAsns: Iterable<number>;
   /** BGP peering addresses (or prefixes) in use on any cloud. */
-  usedBgpPeeringIps: string[];
+  usedBgpPeeringIps: readonly string[];
   /** The ASN side a's gateway already has, if it exists; otherwise one is allocated. */
   asnA?: number;
   /** Likewise for side b. */

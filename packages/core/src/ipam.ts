@@ -60,15 +60,15 @@ class Occupied {
   }
 }
 
-export const DEFAULT_POOLS = ['10.0.0.0/8'];
+export const DEFAULT_POOLS: readonly string[] = ['10.0.0.0/8'];
 
 export interface AllocatePrefixesInput {
   /** Where to allocate from, in order of preference. Default 10.0.0.0/8. */
-  pools?: string[];
+  pools?: readonly string[];
   /** Prefixes or addresses already taken anywhere (host bits are ignored). */
-  used: string[];
+  used: readonly string[];
   /** Prefix lengths to allocate, one prefix each. */
-  sizes: number[];
+  sizes: readonly number[];
 }
 
 /**
@@ -123,10 +123,10 @@ export function allocateAsn(
   throw failedPrecondition(`no free ASN left in ${names}`, 'POOL_EXHAUSTED');
 }
 
-const PEERING_POOL = ['169.254.0.0/16'];
+const PEERING_POOL: readonly string[] = ['169.254.0.0/16'];
 // The only APIPA addresses Azure VPN gateways accept for BGP. An AWS tunnel
 // facing Azure must take its inside /30 from here, hence the option's name.
-const AWS_AZURE_PEERING_POOL = ['169.254.21.0/24', '169.254.22.0/24'];
+const AWS_AZURE_PEERING_POOL: readonly string[] = ['169.254.21.0/24', '169.254.22.0/24'];
 const PEERING_RESERVED = [
   // RFC 3927 section 2.1 reserves the first and last /24 of 169.254/16.
   '169.254.0.0/24',
@@ -156,7 +156,7 @@ export interface BgpPeeringOptions {
 }
 
 /** A link-local /30 for one BGP session, containing no used address. */
-export function allocateBgpPeering(used: string[], opts: BgpPeeringOptions = {}): BgpPeering {
+export function allocateBgpPeering(used: readonly string[], opts: BgpPeeringOptions = {}): BgpPeering {
   const pools = opts.awsRange ? AWS_AZURE_PEERING_POOL : PEERING_POOL;
   const occupied = new Occupied([
     ...PEERING_RESERVED.map((r) => parseCidr(r)),

@@ -67,7 +67,7 @@ export function tagCycleError(path: string[], field?: string) {
 // and recursion would overflow the call stack on long chains.
 interface Frame {
   name: string;
-  members: string[];
+  members: readonly string[];
   next: number;
 }
 
@@ -121,7 +121,7 @@ export function resolveTag(name: string, lookup: TagLookup): Resolution {
  * Returns the cycle as a path starting and ending at `name`, or null.
  * Unknown members are skipped: they cannot lead back to `name`.
  */
-export function findCycle(name: string, newMembers: string[], lookup: TagLookup): string[] | null {
+export function findCycle(name: string, newMembers: readonly string[], lookup: TagLookup): string[] | null {
   const seen = new Set<string>([name]);
   const stack: Frame[] = [{ name, members: newMembers, next: 0 }];
   for (let top = stack.at(-1); top; top = stack.at(-1)) {
@@ -143,7 +143,7 @@ export function findCycle(name: string, newMembers: string[], lookup: TagLookup)
  * whose resolution changes when those tags change. The input names appear
  * only when one of them contains another. Sorted.
  */
-export function dependentsOf(names: string[], allTags: Iterable<Tag>): string[] {
+export function dependentsOf(names: readonly string[], allTags: Iterable<Tag>): string[] {
   const parents = new Map<string, string[]>();
   for (const t of allTags) {
     for (const m of t.members) {
