@@ -1,0 +1,113 @@
+// The controller's configuration: where it listens, its store, address pools,
+// plugin descriptors, and the namespaces with their clouds. Read from YAML;
+// every mistake is reported with the file and the field.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { invalidArgument, parseCidr } from '@skyway/core';
+import { parse } from 'yaml';
+
+export interface CloudConfig {
+  name: string;
+  /** Descriptor name of the plugin serving this cloud (e.g. "local"). */
+  plugin: string;
+  /** ParagliderDeployment.id passed to the plugin; defaults to the cloud name. */
+  deployment: string;
+  /** Plugin-specific settings merged over the descriptor's default_config. */
+  config: Record<string, unknown>;
+}
+
+export interface ControllerConfig {
+  home: string;
+  host: string;
+  port: number;
+  /** Port of the gRPC service plugins call back into (0 = any free port). */
+  pluginPort: number;
+  /** A file path or a postgres:// URL. */
+  database: string;
+  addressPools: string[];
+  /** Plugin descriptor files, relative to the config file. */
+  plugins: string[];
+  namespaces: Record<string, { clouds: CloudConfig[] }>;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function defaultHome(): string {
+  return process.env.SKYWAY_HOME ?? join(process.env.HOME ?? '/root', '.skyway');
+}
+
+/** Builds a config from a parsed YAML object, filling defaults. */
+export function parseConfig(raw: unknown, source: string, home = defaultHome()): ControllerConfig {
+  const fail = (field: string, msg: string) => invalidArgument(`${source}: ${field} ${msg}`, field);
+  const obj = (raw ?? {}) as Record<string, unknown>;
+  if (typeof obj !== 'object' || Array.isArray(obj)) throw fail('(top level)', 'must be a mapping');
+  const known = ['listen', 'plugin_listen', 'database', 'address_pools', 'plugins', 'namespaces'];
+  for (const k of Object.keys(obj)) if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
+  const hostPort = (v: unknown, field: string, def: string) => {
+    const s = String(v ?? def);
+    const m = /^([^:]+):(\d{1,5})$/.exec(s);
+    if (!m || Number(m[2]) > 65535) throw fail(field, `must be host:port, got "${s}"`);
+    return { host: m[1]!, port: Number(m[2]) };
+  };
+  const listen = hostPort(obj.listen, 'listen', '127.0.0.1:7070');
+  const pluginListen = hostPort(obj.plugin_listen, 'plugin_listen', `${listen.host}:0`);
+  const pools = (obj.address_pools ?? ['10.0.0.0/8']) as unknown[];
+  if (!Array.isArray(pools) || pools.length === 0) throw fail('address_pools', 'must be a non-empty list of CIDRs');
+  pools.forEach((p, i) => parseCidr(String(p), `address_pools[${i}]`));
+  const plugins = (obj.plugins ?? []) as unknown[];
+  if (!Array.isArray(plugins)) throw fail('plugins', 'must be a list of descriptor files');
+  const namespaces: ControllerConfig['namespaces'] = {};
+  const nsRaw = (obj.namespaces ?? {}) as Record<string, unknown>;
+  if (typeof nsRaw !== 'object' || Array.isArray(nsRaw)) throw fail('namespaces', 'must be a mapping of namespace names');
+  for (const [ns, nsv] of Object.entries(nsRaw)) {
+    if (!NAME.test(ns)) throw fail(`namespaces.${ns}`, 'is not a valid name (lowercase letters, digits, -)');
+    const cloudsRaw = ((nsv ?? {}) as Record<string, unknown>).clouds ?? {};
+    if (typeof cloudsRaw !== 'object' || Array.isArray(cloudsRaw)) {
+      throw fail(`namespaces.${ns}.clouds`, 'must be a mapping of cloud names');
+    }
+    const clouds: CloudConfig[] = [];
+    for (const [cloud, cv] of Object.entries(cloudsRaw as Record<string, unknown>)) {
+      const field = `namespaces.${ns}.clouds.${cloud}`;
+      if (!NAME.test(cloud)) throw fail(field, 'is not a valid cloud name (lowercase letters, digits, -)');
+      const c = (cv ?? {}) as Record<string, unknown>;
+      for (const k of Object.keys(c)) {
+        if (!['plugin', 'deployment', 'config'].includes(k)) throw fail(`${field}.${k}`, 'is not a known setting');
+      }
+      if (typeof c.plugin !== 'string' || !c.plugin) throw fail(`${field}.plugin`, 'is required (the plugin name)');
+      clouds.push({
+        name: cloud,
+        plugin: c.plugin,
+        deployment: typeof c.deployment === 'string' ? c.deployment : cloud,
+        config: (c.config ?? {}) as Record<string, unknown>,
+      });
+    }
+    namespaces[ns] = { clouds };
+  }
+  const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
+  return {
+    home,
+    host: listen.host,
+    port: listen.port,
+    pluginPort: pluginListen.port,
+    database: process.env.SKYWAY_DATABASE_URL ?? (obj.database as string | undefined) ?? join(home, 'skyway.db'),
+    addressPools: pools.map(String),
+    plugins: plugins.map((p) => resolve(base, String(p))),
+    namespaces,
+  };
+}
+
+export function loadConfig(file: string, home?: string): ControllerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw invalidArgument(`cannot read config file ${file}`, 'config');
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw invalidArgument(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, 'config');
+  }
+  return parseConfig(raw, file, home);
+}

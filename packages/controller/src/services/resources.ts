@@ -1,0 +1,98 @@
+// Resources: created through the cloud's plugin, recorded in the store with
+// their leaf tag `<namespace>.<cloud>.<name>`, and deleted with their rules,
+// tags and subscriptions.
+import { alreadyExists, findNetworkingKey, invalidArgument, leafTagName, notFound } from '@skyway/core';
+import type { ResourceRow, Store } from '../store/store.js';
+import type { EventBus } from './events.js';
+import type { PluginManager } from './plugins.js';
+import type { TagService } from './tags.js';
+
+const RESOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function validateResourceName(name: string, field = 'name'): void {
+  if (typeof name !== 'string' || !RESOURCE_NAME.test(name)) {
+    throw invalidArgument(
+      `${field} must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit; got "${name}"`,
+      field,
+    );
+  }
+}
+
+/** Parses a resource description (JSON text or object) and refuses networking details. */
+export function parseDescription(description: unknown): Uint8Array {
+  let value: unknown = description;
+  if (typeof description === 'string') {
+    try {
+      value = JSON.parse(description);
+    } catch {
+      throw invalidArgument('description must be a JSON object (cloud-native resource description)', 'description');
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgument('description must be a JSON object (cloud-native resource description)', 'description');
+  }
+  const key = findNetworkingKey(value);
+  if (key) {
+    throw invalidArgument(
+      `description must not name networking details ("${key}"); Skyway places the resource in its own network`,
+      `description.${key}`,
+      'NETWORKING_NOT_ALLOWED',
+    );
+  }
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+export class ResourceService {
+  constructor(
+    private readonly store: Store,
+    private readonly plugins: PluginManager,
+    private readonly tags: TagService,
+    private readonly events: EventBus,
+  ) {}
+
+  async create(namespace: string, cloud: string, name: string, description: unknown): Promise<ResourceRow & { tag: string }> {
+    validateResourceName(name);
+    const binding = this.plugins.get(namespace, cloud);
+    const body = parseDescription(description);
+    if (await this.store.getResource(namespace, cloud, name)) {
+      throw alreadyExists(`resource "${name}" already exists in ${namespace}/${cloud}`);
+    }
+    const created = await this.plugins.call(binding, 'could not create the resource', (c) =>
+      c.createResource({ deployment: { id: binding.deployment, namespace }, name, description: body }),
+    );
+    const tag = leafTagName(namespace, cloud, name);
+    await this.store.transaction(async (tx) => {
+      await tx.insertResource({ namespace, cloud, name, uri: created.uri, ip: created.ip });
+      await this.tags.putLeaf(tx, { name: tag, uri: created.uri, ip: created.ip, members: [] });
+      await this.events.publish('resource.created', tag, { uri: created.uri, ip: created.ip }, tx);
+    });
+    const row = await this.require(namespace, cloud, name);
+    return { ...row, tag };
+  }
+
+  async require(namespace: string, cloud: string, name: string): Promise<ResourceRow> {
+    this.plugins.get(namespace, cloud);
+    const row = await this.store.getResource(namespace, cloud, name);
+    if (!row) throw notFound(`resource "${name}" does not exist in ${namespace}/${cloud}`);
+    return row;
+  }
+
+  list(filter: { namespace?: string; cloud?: string } = {}): Promise<ResourceRow[]> {
+    return this.store.listResources(filter);
+  }
+
+  async delete(namespace: string, cloud: string, name: string): Promise<void> {
+    const row = await this.require(namespace, cloud, name);
+    const binding = this.plugins.get(namespace, cloud);
+    await this.plugins.call(binding, 'could not delete the resource', (c) =>
+      c.deleteResource({ deployment: { id: binding.deployment, namespace }, resource: row.uri }),
+    );
+    const tag = leafTagName(namespace, cloud, name);
+    await this.store.transaction(async (tx) => {
+      await tx.deleteResource(namespace, cloud, name);
+      await this.events.publish('resource.deleted', tag, { uri: row.uri }, tx);
+    });
+    // Removing the leaf tag takes it out of every parent and re-applies their subscribers.
+    if (this.tags.lookup(tag)) await this.tags.delete(tag);
+  }
+}
