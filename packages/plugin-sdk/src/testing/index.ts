@@ -1,0 +1,3 @@
+export * from '../conformance.js';
+export * from './fake-controller.js';
+export * from './fake-plugin.js';
