@@ -1,0 +1,265 @@
+// Per-namespace firewall: one `inet` table, default drop in both directions,
+// replaced atomically with `nft -f -`. Every permit rule carries a comment with
+// its name and tags, so the permit list can be read back from the live ruleset
+// (`nft -j list table`), together with its per-rule counters.
+import { assertSkyName } from './names.js';
+import type { CommandRunner } from './runner.js';
+
+export const TABLE = 'skyway';
+
+export type FilterDirection = 'in' | 'out';
+
+export interface FilterRule {
+  name: string;
+  /** `in`: new connections from the targets to this namespace; `out`: from this namespace to the targets. */
+  direction: FilterDirection;
+  /** IPv4 addresses or CIDRs; empty means any address. */
+  targets: string[];
+  /** IANA protocol number; -1 = any. */
+  protocol: number;
+  /** -1 = any. */
+  srcPort: number;
+  dstPort: number;
+  tags: string[];
+}
+
+export interface RuleCounters {
+  name: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface ReadRule extends FilterRule {
+  packets: number;
+  bytes: number;
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const PROTO_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132 };
+const MAX_COMMENT = 127;
+
+export function encodeComment(name: string, tags: string[]): string {
+  const c = `n=${encodeURIComponent(name)};t=${tags.map(encodeURIComponent).join(',')}`;
+  if (c.length > MAX_COMMENT) {
+    throw new Error(
+      `rule ${JSON.stringify(name)}: name and tags need ${c.length} bytes, nftables comments hold ${MAX_COMMENT}`,
+    );
+  }
+  return c;
+}
+
+export function decodeComment(c: string | undefined): { name: string; tags: string[] } | undefined {
+  const m = /^n=([^;]*);t=(.*)$/.exec(c ?? '');
+  if (!m) return undefined;
+  return { name: decodeURIComponent(m[1]!), tags: m[2] ? m[2].split(',').map(decodeURIComponent) : [] };
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
+
+function checkTarget(t: string): string {
+  const m = IPV4_CIDR.exec(t);
+  if (!m || [1, 2, 3, 4].some((i) => Number(m[i]) > 255) || (m[6] !== undefined && Number(m[6]) > 32)) {
+    throw new Error(`target ${JSON.stringify(t)} is not an IPv4 address or CIDR`);
+  }
+  return t;
+}
+
+function checkPort(p: number, what: string): number {
+  if (!Number.isInteger(p) || p < -1 || p > 65535) throw new Error(`${what} ${p} is not a port or -1`);
+  return p;
+}
+
+const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/**
+ * Targets in the form nftables prints them back: network address, no `/32`,
+ * sorted, with prefixes covered by another one dropped (nft merges those).
+ */
+export function normalizeTargets(targets: string[]): string[] {
+  const nets = targets.map((t) => {
+    checkTarget(t);
+    const [ip, len] = t.split('/');
+    const l = len === undefined ? 32 : Number(len);
+    const size = 2 ** (32 - l);
+    return { start: Math.floor(toInt(ip!) / size) * size, len: l, size };
+  });
+  nets.sort((a, b) => a.start - b.start || a.len - b.len);
+  const kept: typeof nets = [];
+  for (const n of nets) {
+    const last = kept[kept.length - 1];
+    if (last && n.start >= last.start && n.start + n.size <= last.start + last.size) continue;
+    kept.push(n);
+  }
+  return kept.map((n) => (n.len === 32 ? toIp(n.start) : `${toIp(n.start)}/${n.len}`));
+}
+
+export function renderRule(r: FilterRule): string {
+  const parts: string[] = [];
+  const addrField = r.direction === 'in' ? 'saddr' : 'daddr';
+  const targets = normalizeTargets(r.targets);
+  if (targets.length === 1) parts.push(`ip ${addrField} ${targets[0]}`);
+  else if (targets.length > 1) parts.push(`ip ${addrField} { ${targets.join(', ')} }`);
+  checkPort(r.srcPort, 'src_port');
+  checkPort(r.dstPort, 'dst_port');
+  const ports = r.srcPort !== -1 || r.dstPort !== -1;
+  if (r.protocol === -1) {
+    if (ports) parts.push('meta l4proto { tcp, udp }');
+  } else {
+    if (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 255) {
+      throw new Error(`protocol ${r.protocol} is not an IANA protocol number or -1`);
+    }
+    if (ports && r.protocol !== 6 && r.protocol !== 17 && r.protocol !== 132) {
+      throw new Error(`rule ${JSON.stringify(r.name)}: ports need protocol tcp (6), udp (17) or sctp (132)`);
+    }
+    parts.push(`meta l4proto ${PROTO_NAMES[r.protocol] ?? r.protocol}`);
+  }
+  if (r.srcPort !== -1) parts.push(`th sport ${r.srcPort}`);
+  if (r.dstPort !== -1) parts.push(`th dport ${r.dstPort}`);
+  parts.push('ct state new counter accept', `comment "${encodeComment(r.name, r.tags)}"`);
+  return parts.join(' ');
+}
+
+/**
+ * The whole table. The leading `table` + `delete table` make `nft -f -` replace
+ * it atomically (one transaction) whether or not it existed.
+ */
+export function renderTable(rules: FilterRule[], opts: { table?: string } = {}): string {
+  const table = opts.table ?? TABLE;
+  const names = new Set<string>();
+  for (const r of rules) {
+    if (names.has(r.name)) throw new Error(`duplicate rule name ${JSON.stringify(r.name)}`);
+    names.add(r.name);
+  }
+  const body = (dir: FilterDirection) =>
+    rules
+      .filter((r) => r.direction === dir)
+      .map((r) => `    ${renderRule(r)}\n`)
+      .join('');
+  return `table inet ${table}
+delete table inet ${table}
+table inet ${table} {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname "lo" accept
+${body('in')}  }
+  chain output {
+    type filter hook output priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    oifname "lo" accept
+${body('out')}  }
+}
+`;
+}
+
+type Json = Record<string, unknown>;
+
+function addrsOf(right: unknown): string[] {
+  if (typeof right === 'string') return [right];
+  const r = right as Json;
+  if (r && typeof r === 'object') {
+    if ('prefix' in r) {
+      const p = r.prefix as { addr: string; len: number };
+      return [`${p.addr}/${p.len}`];
+    }
+    if ('set' in r) return (r.set as unknown[]).flatMap(addrsOf);
+    if ('range' in r) throw new Error('address ranges are not used by Skyway rules');
+  }
+  return [];
+}
+
+function protoOf(right: unknown): number {
+  if (typeof right === 'number') return right;
+  if (typeof right === 'string') return PROTO_NUMBERS[right] ?? Number(right);
+  return -1; // a set such as { tcp, udp } means "any" in our model
+}
+
+/** Parses `nft -j list table inet <table>` into the permit rules it holds. */
+export function parseTable(json: string): ReadRule[] {
+  const doc = JSON.parse(json) as { nftables: Json[] };
+  const out: ReadRule[] = [];
+  for (const item of doc.nftables) {
+    const rule = item.rule as { chain: string; comment?: string; expr: Json[] } | undefined;
+    if (!rule) continue;
+    const meta = decodeComment(rule.comment);
+    if (!meta) continue;
+    const r: ReadRule = {
+      name: meta.name,
+      tags: meta.tags,
+      direction: rule.chain === 'output' ? 'out' : 'in',
+      targets: [],
+      protocol: -1,
+      srcPort: -1,
+      dstPort: -1,
+      packets: 0,
+      bytes: 0,
+    };
+    for (const e of rule.expr) {
+      if (e.counter) {
+        const c = e.counter as { packets: number; bytes: number };
+        r.packets = c.packets;
+        r.bytes = c.bytes;
+      }
+      const m = e.match as { left: Json; right: unknown } | undefined;
+      if (!m) continue;
+      const payload = m.left.payload as { protocol: string; field: string } | undefined;
+      const metaKey = (m.left.meta as { key: string } | undefined)?.key;
+      if (payload?.protocol === 'ip' && (payload.field === 'saddr' || payload.field === 'daddr')) {
+        r.targets = addrsOf(m.right);
+      } else if (metaKey === 'l4proto' || (payload?.protocol === 'ip' && payload.field === 'protocol')) {
+        r.protocol = protoOf(m.right);
+      } else if (payload && (payload.field === 'sport' || payload.field === 'dport')) {
+        if (payload.protocol in PROTO_NUMBERS) r.protocol = PROTO_NUMBERS[payload.protocol]!;
+        if (payload.field === 'sport') r.srcPort = Number(m.right);
+        else r.dstPort = Number(m.right);
+      }
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+export class Nftables {
+  constructor(private readonly runner: CommandRunner) {}
+
+  /** Replaces the namespace's table atomically with default drop plus these permit rules. */
+  async apply(netns: string, rules: FilterRule[], opts: { table?: string } = {}): Promise<void> {
+    await this.runner.run('nft', ['-f', '-'], {
+      netns: assertSkyName('netns', netns),
+      input: renderTable(rules, opts),
+    });
+  }
+
+  /** The permit rules of the live ruleset, with counters; undefined when the table does not exist. */
+  async read(netns: string, opts: { table?: string } = {}): Promise<ReadRule[] | undefined> {
+    const r = await this.runner.run('nft', ['-j', 'list', 'table', 'inet', opts.table ?? TABLE], {
+      netns: assertSkyName('netns', netns),
+      allowFail: true,
+    });
+    if (r.code !== 0) return undefined;
+    return parseTable(r.stdout);
+  }
+
+  async counters(netns: string, opts: { table?: string } = {}): Promise<RuleCounters[]> {
+    return ((await this.read(netns, opts)) ?? []).map((r) => ({
+      name: r.name,
+      packets: r.packets,
+      bytes: r.bytes,
+    }));
+  }
+
+  async remove(netns: string, opts: { table?: string } = {}): Promise<void> {
+    await this.runner.run('nft', ['delete', 'table', 'inet', opts.table ?? TABLE], {
+      netns: assertSkyName('netns', netns),
+      allowFail: true,
+    });
+  }
+
+  /** Applies raw nft text (for forwarding filters on routers and gateways). */
+  async applyRaw(netns: string, text: string): Promise<void> {
+    await this.runner.run('nft', ['-f', '-'], { netns: assertSkyName('netns', netns), input: text });
+  }
+}
