@@ -1,0 +1,112 @@
+// What a plugin package's entry file calls: `await runPlugin(({ controller }) => createMyPlugin(...))`.
+// The launcher starts the entry as a child process with its environment set;
+// the plugin serves the CloudPlugin over gRPC and announces itself with exactly
+// one stdout line, `SKYWAY_PLUGIN_READY <url>`.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { invalidArgument } from '@skyway/core';
+import type { CloudPluginImpl, ControllerClient } from './contract.js';
+import { type Authorize, connectController, pluginRoutes, serve } from './transport.js';
+
+export const ENV_LISTEN = 'SKYWAY_PLUGIN_LISTEN';
+export const ENV_CONTROLLER_URL = 'SKYWAY_CONTROLLER_URL';
+export const ENV_API_KEY = 'SKYWAY_PLUGIN_API_KEY';
+export const READY_PREFIX = 'SKYWAY_PLUGIN_READY';
+
+export interface PluginContext {
+  /** The controller's callback API, authenticated with this plugin's key; absent when no controller URL was given. */
+  controller?: ControllerClient;
+  /** The environment the plugin was started with. */
+  env: NodeJS.ProcessEnv;
+}
+
+export type PluginFactory = (ctx: PluginContext) => CloudPluginImpl | Promise<CloudPluginImpl>;
+
+export interface RunningPlugin {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface RunPluginOptions {
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the ready line goes (default process.stdout). */
+  write?: (line: string) => void;
+  /** Stop on SIGTERM/SIGINT and exit (default true; off for tests that run it in-process). */
+  handleSignals?: boolean;
+}
+
+/** Parses "host:port", "[v6]:port" or ":port"; port 0 = any free port. */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw invalidArgument(`${ENV_LISTEN} "${s}" must be host:port (e.g. 127.0.0.1:0)`, ENV_LISTEN);
+  }
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Accepts only `Bearer <key>`, compared in constant time. */
+export function bearerAuthorizer(key: string): Authorize {
+  const want = digest(`Bearer ${key}`);
+  return (header) =>
+    header !== undefined && timingSafeEqual(digest(header), want) ? undefined : 'missing or wrong plugin key';
+}
+
+/**
+ * Runs a plugin: connects to the controller (when SKYWAY_CONTROLLER_URL is
+ * set, with SKYWAY_PLUGIN_API_KEY as bearer), serves the implementation on
+ * SKYWAY_PLUGIN_LISTEN (default 127.0.0.1:0), requires the same key from its
+ * callers when one is set, and prints `SKYWAY_PLUGIN_READY <url>`.
+ */
+export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions = {}): Promise<RunningPlugin> {
+  const env = opts.env ?? process.env;
+  const handleSignals = opts.handleSignals ?? true;
+  const write = opts.write ?? ((line: string) => process.stdout.write(line));
+  if (handleSignals) {
+    // stdout carries the ready line only; whatever the plugin logs goes to stderr.
+    console.log = console.error;
+    console.info = console.error;
+  }
+  try {
+    const { host, port } = parseListen(env[ENV_LISTEN] || '127.0.0.1:0');
+    const controllerUrl = env[ENV_CONTROLLER_URL];
+    const apiKey = env[ENV_API_KEY] || undefined;
+    if (controllerUrl && !apiKey) {
+      throw invalidArgument(`${ENV_API_KEY} is required when ${ENV_CONTROLLER_URL} is set`, ENV_API_KEY);
+    }
+    const conn =
+      controllerUrl && apiKey ? connectController({ url: controllerUrl, token: apiKey }) : undefined;
+    const impl = await factory({ controller: conn?.client, env });
+    const served = await serve({
+      routes: pluginRoutes(impl),
+      host,
+      port,
+      authorize: apiKey ? bearerAuthorizer(apiKey) : undefined,
+    });
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        conn?.close();
+        await served.close();
+      })();
+      return closing;
+    };
+    if (handleSignals) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(sig, () => {
+          const force = setTimeout(() => process.exit(0), 3000);
+          force.unref();
+          close().finally(() => process.exit(0));
+        });
+      }
+    }
+    write(`${READY_PREFIX} ${served.url}\n`);
+    return { url: served.url, close };
+  } catch (e) {
+    if (!handleSignals) throw e;
+    console.error(`plugin failed to start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
