@@ -42,7 +42,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   const obj = (raw ?? {}) as Record<string, unknown>;
   if (typeof obj !== 'object' || Array.isArray(obj)) throw fail('(top level)', 'must be a mapping');
   const known = ['listen', 'plugin_listen', 'database', 'address_pools', 'plugins', 'namespaces'];
-  for (const k of Object.keys(obj)) if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
+  for (const k of Object.keys(obj))
+    if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
   const hostPort = (v: unknown, field: string, def: string) => {
     const s = String(v ?? def);
     const m = /^([^:]+):(\d{1,5})$/.exec(s);
@@ -52,13 +53,15 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   const listen = hostPort(obj.listen, 'listen', '127.0.0.1:7070');
   const pluginListen = hostPort(obj.plugin_listen, 'plugin_listen', `${listen.host}:0`);
   const pools = (obj.address_pools ?? ['10.0.0.0/8']) as unknown[];
-  if (!Array.isArray(pools) || pools.length === 0) throw fail('address_pools', 'must be a non-empty list of CIDRs');
+  if (!Array.isArray(pools) || pools.length === 0)
+    throw fail('address_pools', 'must be a non-empty list of CIDRs');
   pools.forEach((p, i) => parseCidr(String(p), `address_pools[${i}]`));
   const plugins = (obj.plugins ?? []) as unknown[];
   if (!Array.isArray(plugins)) throw fail('plugins', 'must be a list of descriptor files');
   const namespaces: ControllerConfig['namespaces'] = {};
   const nsRaw = (obj.namespaces ?? {}) as Record<string, unknown>;
-  if (typeof nsRaw !== 'object' || Array.isArray(nsRaw)) throw fail('namespaces', 'must be a mapping of namespace names');
+  if (typeof nsRaw !== 'object' || Array.isArray(nsRaw))
+    throw fail('namespaces', 'must be a mapping of namespace names');
   for (const [ns, nsv] of Object.entries(nsRaw)) {
     if (!NAME.test(ns)) throw fail(`namespaces.${ns}`, 'is not a valid name (lowercase letters, digits, -)');
     const cloudsRaw = ((nsv ?? {}) as Record<string, unknown>).clouds ?? {};
@@ -71,9 +74,11 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
       if (!NAME.test(cloud)) throw fail(field, 'is not a valid cloud name (lowercase letters, digits, -)');
       const c = (cv ?? {}) as Record<string, unknown>;
       for (const k of Object.keys(c)) {
-        if (!['plugin', 'deployment', 'config'].includes(k)) throw fail(`${field}.${k}`, 'is not a known setting');
+        if (!['plugin', 'deployment', 'config'].includes(k))
+          throw fail(`${field}.${k}`, 'is not a known setting');
       }
-      if (typeof c.plugin !== 'string' || !c.plugin) throw fail(`${field}.plugin`, 'is required (the plugin name)');
+      if (typeof c.plugin !== 'string' || !c.plugin)
+        throw fail(`${field}.plugin`, 'is required (the plugin name)');
       clouds.push({
         name: cloud,
         plugin: c.plugin,
@@ -89,7 +94,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     host: listen.host,
     port: listen.port,
     pluginPort: pluginListen.port,
-    database: process.env.SKYWAY_DATABASE_URL ?? (obj.database as string | undefined) ?? join(home, 'skyway.db'),
+    database:
+      process.env.SKYWAY_DATABASE_URL ?? (obj.database as string | undefined) ?? join(home, 'skyway.db'),
     addressPools: pools.map(String),
     plugins: plugins.map((p) => resolve(base, String(p))),
     namespaces,

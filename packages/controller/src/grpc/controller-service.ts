@@ -6,9 +6,9 @@ import { allocateAsn, allocatePrefixes, permissionDenied, unauthenticated } from
 import type { ControllerImpl } from '@skyway/plugin-sdk';
 import { toConnectError } from '@skyway/plugin-sdk';
 import type { TokenService } from '../auth/tokens.js';
-import type { Store } from '../store/store.js';
 import type { ConnectivityService } from '../services/connectivity.js';
 import type { PluginManager } from '../services/plugins.js';
+import type { Store } from '../store/store.js';
 
 export interface CallbackDeps {
   store: Store;
@@ -27,7 +27,8 @@ export const bearerCaller =
     const m = /^Bearer\s+(\S+)$/i.exec(ctx.requestHeader.get('authorization') ?? '');
     if (!m) throw unauthenticated('plugin API key missing: send "Authorization: Bearer <key>"');
     const claims = await tokens.verify(m[1]!);
-    if (claims.scope.kind !== 'plugin') throw permissionDenied('only plugin API keys may call the controller service');
+    if (claims.scope.kind !== 'plugin')
+      throw permissionDenied('only plugin API keys may call the controller service');
     return claims.scope.plugin;
   };
 
@@ -110,6 +111,7 @@ export function controllerService(deps: CallbackDeps, callerOf: CallerOf): Contr
 
 /** A plugin may only touch its own cloud's keys. */
 function scopeCloud(cloud: string, caller: string): string {
-  if (cloud && cloud !== caller) throw permissionDenied(`plugin "${caller}" may not use the key-value store of cloud "${cloud}"`);
+  if (cloud && cloud !== caller)
+    throw permissionDenied(`plugin "${caller}" may not use the key-value store of cloud "${cloud}"`);
   return caller;
 }

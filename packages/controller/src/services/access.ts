@@ -3,7 +3,14 @@
 // $SKYWAY_HOME/admin.token (mode 0600).
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { invalidArgument, notFound } from '@skyway/core';
-import { parseDuration, type RevocationList, type Role, roles, type TokenScope, type TokenService } from '../auth/tokens.js';
+import {
+  parseDuration,
+  type RevocationList,
+  type Role,
+  roles,
+  type TokenScope,
+  type TokenService,
+} from '../auth/tokens.js';
 import type { Store, TokenRow } from '../store/store.js';
 import type { EventBus } from './events.js';
 
@@ -27,11 +34,17 @@ export class AccessService {
     private readonly events: EventBus,
   ) {}
 
-  async create(opts: { subject: string; role: string; namespaces: string[]; ttl: string }): Promise<IssuedToken> {
+  async create(opts: {
+    subject: string;
+    role: string;
+    namespaces: string[];
+    ttl: string;
+  }): Promise<IssuedToken> {
     if (!roles.includes(opts.role as Role)) {
       throw invalidArgument(`role must be one of ${roles.join(', ')}; got "${opts.role}"`, 'role');
     }
-    if (opts.namespaces.length === 0) throw invalidArgument('namespaces must name at least one namespace, or "*"', 'namespaces');
+    if (opts.namespaces.length === 0)
+      throw invalidArgument('namespaces must name at least one namespace, or "*"', 'namespaces');
     const scope: TokenScope = { kind: 'api', role: opts.role as Role, namespaces: opts.namespaces };
     return this.issue(opts.subject, scope, parseDuration(opts.ttl, 'ttl'));
   }
@@ -71,7 +84,11 @@ export class AccessService {
       );
       if (valid) return;
     }
-    const issued = await this.issue('admin', { kind: 'api', role: 'admin', namespaces: ['*'] }, parseDuration('365d'));
+    const issued = await this.issue(
+      'admin',
+      { kind: 'api', role: 'admin', namespaces: ['*'] },
+      parseDuration('365d'),
+    );
     await writeFile(file, `${issued.token}\n`, { mode: 0o600 });
     await chmod(file, 0o600);
   }

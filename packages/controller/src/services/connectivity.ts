@@ -86,8 +86,16 @@ export class ConnectivityService {
         connect(sideB, a, gwA, plan.a.bgpPeeringIps),
       ]);
       const detail = {
-        [a]: { asn: gwA.asn, gateway_ip_addresses: gwA.gatewayIpAddresses, bgp_peering_ip_addresses: plan.a.bgpPeeringIps },
-        [b]: { asn: gwB.asn, gateway_ip_addresses: gwB.gatewayIpAddresses, bgp_peering_ip_addresses: plan.b.bgpPeeringIps },
+        [a]: {
+          asn: gwA.asn,
+          gateway_ip_addresses: gwA.gatewayIpAddresses,
+          bgp_peering_ip_addresses: plan.a.bgpPeeringIps,
+        },
+        [b]: {
+          asn: gwB.asn,
+          gateway_ip_addresses: gwB.gatewayIpAddresses,
+          bgp_peering_ip_addresses: plan.b.bgpPeeringIps,
+        },
       };
       await this.store.transaction(async (tx) => {
         await tx.putConnection({

@@ -25,7 +25,12 @@ export class EventBus {
 
   constructor(private readonly store: Store) {}
 
-  async publish(type: EventType, subject: string, data: unknown = {}, store: Store = this.store): Promise<EventRow> {
+  async publish(
+    type: EventType,
+    subject: string,
+    data: unknown = {},
+    store: Store = this.store,
+  ): Promise<EventRow> {
     const event = await store.appendEvent({ type, subject, data });
     this.emitter.emit('event', event);
     if (++this.sinceprune >= 1000) {

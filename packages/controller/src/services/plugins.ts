@@ -1,9 +1,10 @@
 // Which plugin serves which cloud. Plugins are PluginClients (in-process or
 // gRPC, the same interface); every call goes through `call` so a plugin's
 // error becomes a domain error naming the cloud.
-import type { PluginClient } from '@skyway/plugin-sdk';
-import { fromConnectError } from '@skyway/plugin-sdk';
+
 import { notFound, SkywayError } from '@skyway/core';
+import type { PluginClient, PluginDescriptor } from '@skyway/plugin-sdk';
+import { fromConnectError } from '@skyway/plugin-sdk';
 
 export interface CloudBinding {
   namespace: string;
@@ -12,6 +13,7 @@ export interface CloudBinding {
   deployment: string;
   plugin: string;
   client: PluginClient;
+  descriptor?: PluginDescriptor;
 }
 
 export class PluginManager {
@@ -40,9 +42,13 @@ export class PluginManager {
   get(namespace: string, cloud: string): CloudBinding {
     const b = this.bindings.get(`${namespace}\0${cloud}`);
     if (b) return b;
-    if (!this.hasNamespace(namespace)) throw notFound(`namespace "${namespace}" is not configured`, 'UNKNOWN_NAMESPACE');
+    if (!this.hasNamespace(namespace))
+      throw notFound(`namespace "${namespace}" is not configured`, 'UNKNOWN_NAMESPACE');
     const known = this.cloudsOf(namespace).map((c) => c.cloud);
-    throw notFound(`cloud "${cloud}" is not configured in namespace "${namespace}" (known: ${known.join(', ')})`, 'UNKNOWN_CLOUD');
+    throw notFound(
+      `cloud "${cloud}" is not configured in namespace "${namespace}" (known: ${known.join(', ')})`,
+      'UNKNOWN_CLOUD',
+    );
   }
 
   /** Calls a plugin, turning its failure into a domain error that names the cloud. */

@@ -25,11 +25,17 @@ export function parseDescription(description: unknown): Uint8Array {
     try {
       value = JSON.parse(description);
     } catch {
-      throw invalidArgument('description must be a JSON object (cloud-native resource description)', 'description');
+      throw invalidArgument(
+        'description must be a JSON object (cloud-native resource description)',
+        'description',
+      );
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidArgument('description must be a JSON object (cloud-native resource description)', 'description');
+    throw invalidArgument(
+      'description must be a JSON object (cloud-native resource description)',
+      'description',
+    );
   }
   const key = findNetworkingKey(value);
   if (key) {
@@ -50,7 +56,12 @@ export class ResourceService {
     private readonly events: EventBus,
   ) {}
 
-  async create(namespace: string, cloud: string, name: string, description: unknown): Promise<ResourceRow & { tag: string }> {
+  async create(
+    namespace: string,
+    cloud: string,
+    name: string,
+    description: unknown,
+  ): Promise<ResourceRow & { tag: string }> {
     validateResourceName(name);
     const binding = this.plugins.get(namespace, cloud);
     const body = parseDescription(description);

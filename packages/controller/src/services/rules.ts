@@ -2,9 +2,17 @@
 // targets (user-supplied targets are replaced), connects clouds when a target
 // lives in another one, records the desired rules and subscriptions in one
 // transaction, then has the plugin apply them.
-import { type Direction, type Rule, type RuleInput, type Tag, validateRules } from '@skyway/core';
+
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { Direction as ProtoDirection, type PermitListRuleSchema } from '@skyway/proto/plugin';
+import {
+  type Direction,
+  type Rule,
+  type RuleInput,
+  type Tag,
+  validateRule,
+  validateRules,
+} from '@skyway/core';
+import { type PermitListRuleSchema, Direction as ProtoDirection } from '@skyway/proto/plugin';
 import type { ResourceKey, RuleRow, Store } from '../store/store.js';
 import type { ConnectivityService } from './connectivity.js';
 import type { EventBus } from './events.js';
@@ -64,10 +72,16 @@ export class RuleService {
     return this.store.getRules(key);
   }
 
-  /** Adds rules, replacing any of the same name. Returns the applied rules with resolved targets. */
-  async apply(key: ResourceKey, inputs: RuleInput[], field = 'rules'): Promise<RuleRow[]> {
+  /**
+   * Adds rules, replacing any of the same name. Returns the applied rules with
+   * resolved targets. `field` names the input in errors: "rules" (a list) or
+   * "rule" (one rule).
+   */
+  async apply(key: ResourceKey, inputs: RuleInput[], field: 'rules' | 'rule' = 'rules'): Promise<RuleRow[]> {
     const resource = await this.resources.require(key.namespace, key.cloud, key.resource);
-    const rules = validateRules(inputs, field).map((r, i) => this.resolve(key, r, `${field}[${i}]`));
+    const validated =
+      field === 'rule' ? inputs.map((r) => validateRule(r, 'rule')) : validateRules(inputs, field);
+    const rules = validated.map((r, i) => this.resolve(key, r, field === 'rule' ? 'rule' : `${field}[${i}]`));
     await this.connectRemotes(key, rules);
     const existing = await this.store.getRules(key);
     const names = new Set(rules.map((r) => r.rule.name));
@@ -80,7 +94,11 @@ export class RuleService {
     const binding = this.plugins.get(key.namespace, key.cloud);
     try {
       await this.plugins.call(binding, 'could not apply the rules', (c) =>
-        c.addPermitListRules({ namespace: key.namespace, resource: resource.uri, rules: applied.map(toProto) }),
+        c.addPermitListRules({
+          namespace: key.namespace,
+          resource: resource.uri,
+          rules: applied.map(toProto),
+        }),
       );
     } catch (e) {
       // Keep the store equal to what the cloud has: put back what was there before.
@@ -140,7 +158,12 @@ export class RuleService {
     );
     await this.store.transaction(async (tx) => {
       await tx.putRules(key, updated, subscribedTags(rules));
-      await this.events.publish('rules.applied', subject(key), { rules: updated.map(ruleView), reason: 'tag changed' }, tx);
+      await this.events.publish(
+        'rules.applied',
+        subject(key),
+        { rules: updated.map(ruleView), reason: 'tag changed' },
+        tx,
+      );
     });
     const binding = this.plugins.get(key.namespace, key.cloud);
     await this.plugins.call(binding, 'could not re-apply the rules', (c) =>
@@ -165,14 +188,18 @@ export class RuleService {
       for (const c of resolution.cidrs) targets.add(c);
       for (const leaf of resolution.leaves) {
         const cloud = leafCloud(leaf);
-        if (leaf.name.startsWith(`${key.namespace}.`) && cloud && cloud !== key.cloud) remoteClouds.add(cloud);
+        if (leaf.name.startsWith(`${key.namespace}.`) && cloud && cloud !== key.cloud)
+          remoteClouds.add(cloud);
       }
     });
     const sorted = [...targets].sort();
     return { rule: { ...rule, targets: sorted } as RuleRow, remoteClouds };
   }
 
-  private async connectRemotes(key: ResourceKey, resolved: Array<{ remoteClouds: Set<string> }>): Promise<void> {
+  private async connectRemotes(
+    key: ResourceKey,
+    resolved: Array<{ remoteClouds: Set<string> }>,
+  ): Promise<void> {
     const clouds = new Set(resolved.flatMap((r) => [...r.remoteClouds]));
     for (const cloud of clouds) await this.connectivity.ensureConnected(key.namespace, key.cloud, cloud);
   }

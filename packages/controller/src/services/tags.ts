@@ -6,9 +6,11 @@ import {
   dependentsOf,
   findCycle,
   invalidArgument,
+  isIpOrCidr,
   notFound,
   type Resolution,
   resolveTag,
+  SkywayError,
   type Tag,
   tagCycleError,
   validateTagName,
@@ -52,6 +54,15 @@ export class TagService {
   async setMembers(name: string, members: string[], opts: { append?: boolean } = {}): Promise<Tag> {
     validateTagName(name, 'tag');
     const refs = members.map((m, i) => validateTagRef(m, `child_tags[${i}]`));
+    refs.forEach((ref, i) => {
+      if (!isIpOrCidr(ref) && ref !== name && !this.tags.has(ref)) {
+        throw new SkywayError(
+          'NOT_FOUND',
+          `child_tags[${i}]: tag "${ref}" does not exist; create it first`,
+          `child_tags[${i}]`,
+        );
+      }
+    });
     const existing = this.tags.get(name);
     if (existing?.uri) {
       throw invalidArgument(`tag "${name}" is a resource's leaf tag and cannot have members`, 'tag');

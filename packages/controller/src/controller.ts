@@ -1,0 +1,183 @@
+// The composition root: opens the store, builds the services, starts the
+// plugins (in-process or as their own processes), the callback service they
+// call, and the REST API.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failedPrecondition } from '@skyway/core';
+import {
+  type CloudPluginImpl,
+  type ControllerClient,
+  controllerRoutes,
+  inProcess,
+  inProcessController,
+  loadDescriptor,
+  type PluginDescriptor,
+  serve,
+} from '@skyway/plugin-sdk';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { TokenService } from './auth/tokens.js';
+import type { ControllerConfig } from './config.js';
+import { bearerCaller, controllerService } from './grpc/controller-service.js';
+import { buildApp } from './http/app.js';
+import { SecretBox } from './secrets.js';
+import { AccessService, storeRevocations } from './services/access.js';
+import { ConnectivityService } from './services/connectivity.js';
+import { EventBus } from './services/events.js';
+import { PluginManager } from './services/plugins.js';
+import { ResourceService } from './services/resources.js';
+import { RuleService } from './services/rules.js';
+import { TagService } from './services/tags.js';
+import { Store } from './store/store.js';
+
+/** Builds a trusted in-process plugin for one cloud. */
+export type InProcessFactory = (opts: {
+  cloud: string;
+  namespace: string;
+  config: Record<string, unknown>;
+  controller: ControllerClient;
+}) => CloudPluginImpl | Promise<CloudPluginImpl>;
+
+export interface StartOptions {
+  config: ControllerConfig;
+  /** In-process plugins by name (the CLI passes the lab cloud; tests pass fakes). */
+  inProcessPlugins?: Record<string, InProcessFactory>;
+  logger?: FastifyServerOptions['logger'];
+  /** Listen for HTTP (default true; false for inject()-only tests). */
+  listen?: boolean;
+  extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+export interface RunningController {
+  app: FastifyInstance;
+  url: string;
+  callbackUrl: string;
+  store: Store;
+  adminToken: string;
+  services: import('./http/context.js').Services;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+export async function startController(opts: StartOptions): Promise<RunningController> {
+  const { config } = opts;
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const store = await Store.open(config.database);
+  const closers: Array<() => Promise<void> | void> = [() => store.close()];
+  try {
+    const secrets = SecretBox.fromFile(join(config.home, 'secret.key'));
+    const events = new EventBus(store);
+    const tokens = await TokenService.open({
+      keyFile: join(config.home, 'token-key.jwk'),
+      revocations: storeRevocations(store),
+    });
+    const access = new AccessService(store, tokens, events);
+    const adminFile = join(config.home, 'admin.token');
+    await access.ensureAdminToken(adminFile);
+    const plugins = new PluginManager();
+    const tags = new TagService(store, events);
+    await tags.load();
+    const resources = new ResourceService(store, plugins, tags, events);
+    const connectivity = new ConnectivityService(store, plugins, events, secrets);
+    const rules = new RuleService(store, resources, tags, plugins, connectivity, events);
+    tags.onChange = async (changed) => {
+      await rules.reapplySubscribers(changed);
+    };
+    const services = { resources, rules, tags, connectivity, events, access, plugins };
+
+    // The callback service for out-of-process plugins, authenticated by each plugin's API key.
+    const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
+    const callbacks = await serve({
+      routes: controllerRoutes(controllerService(callbackDeps, bearerCaller(tokens))),
+      host: config.host,
+      port: config.pluginPort,
+    });
+    closers.push(() => callbacks.close());
+
+    const descriptors = new Map<string, PluginDescriptor>();
+    for (const file of config.plugins) {
+      const d = await loadDescriptor(file);
+      descriptors.set(d.name, d);
+    }
+    for (const [namespace, { clouds }] of Object.entries(config.namespaces)) {
+      for (const cloud of clouds) {
+        const factory = opts.inProcessPlugins?.[cloud.plugin];
+        const descriptor = descriptors.get(cloud.plugin);
+        if (factory && descriptor?.runtime !== 'process') {
+          // Trusted fast path: same process, calls back without a network hop.
+          const controller = inProcessController(controllerService(callbackDeps, async () => cloud.name));
+          const impl = await factory({
+            cloud: cloud.name,
+            namespace,
+            config: { ...descriptor?.default_config, ...cloud.config },
+            controller,
+          });
+          plugins.add({
+            namespace,
+            cloud: cloud.name,
+            deployment: cloud.deployment,
+            plugin: cloud.plugin,
+            client: inProcess(impl),
+            descriptor,
+          });
+          continue;
+        }
+        if (!descriptor) {
+          const known = [...descriptors.keys(), ...Object.keys(opts.inProcessPlugins ?? {})];
+          throw failedPrecondition(
+            `namespaces.${namespace}.clouds.${cloud.name}.plugin: no plugin named "${cloud.plugin}" (known: ${known.join(', ') || 'none'})`,
+          );
+        }
+        // Isolated: its own process with its own revocable API key.
+        const key = await access.issue(
+          `plugin:${cloud.name}`,
+          { kind: 'plugin', plugin: cloud.name },
+          365 * 86_400_000,
+        );
+        const launched = await ((await import('@skyway/plugin-sdk')) as any).launchPlugin({
+          descriptor,
+          controllerUrl: callbacks.url,
+          apiKey: key.token,
+          env: {
+            SKYWAY_PLUGIN_CLOUD: cloud.name,
+            SKYWAY_PLUGIN_CONFIG: JSON.stringify({ ...descriptor.default_config, ...cloud.config }),
+          },
+        });
+        closers.push(() => launched.stop());
+        plugins.add({
+          namespace,
+          cloud: cloud.name,
+          deployment: cloud.deployment,
+          plugin: cloud.plugin,
+          client: launched.client,
+          descriptor,
+        });
+      }
+    }
+
+    const app = await buildApp({ services, tokens, logger: opts.logger, extraRoutes: opts.extraRoutes });
+    closers.push(() => app.close());
+    let url = 'http://inject';
+    if (opts.listen !== false) {
+      url = await app.listen({ host: config.host, port: config.port });
+      writeFileSync(join(config.home, 'url'), `${url}\n`);
+    } else {
+      await app.ready();
+    }
+    const { readFileSync } = await import('node:fs');
+    return {
+      app,
+      url,
+      callbackUrl: callbacks.url,
+      store,
+      services,
+      tokens,
+      adminToken: readFileSync(adminFile, 'utf8').trim(),
+      close: async () => {
+        for (const c of closers.reverse()) await c();
+      },
+    };
+  } catch (e) {
+    for (const c of closers.reverse()) await c();
+    throw e;
+  }
+}

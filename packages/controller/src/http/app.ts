@@ -1,0 +1,69 @@
+// Builds the REST API: error mapping, authentication, OpenAPI at /docs, and
+// each API area as its own plugin. `inject()` tests it without a port.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TokenService } from '../auth/tokens.js';
+import { installAuth } from './auth.js';
+import type { Services } from './context.js';
+import { handleError } from './errors.js';
+import { namespaceRoutes, nativeRoutes } from './routes/native.js';
+import { resourceRoutes } from './routes/resources.js';
+import { tagRoutes } from './routes/tags.js';
+
+export interface AppOptions {
+  services: Services;
+  tokens: TokenService;
+  logger?: FastifyServerOptions['logger'];
+  /** Extra API areas (e.g. the agent tunnel's control API), registered under /api/v1. */
+  extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+/** Log redaction: secrets never reach the log. */
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.token',
+  '*.shared_key',
+  '*.sharedKey',
+  '*.password',
+  '*.secret',
+];
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    bodyLimit: 10 * 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Skyway API', version: '0.1.0', description: 'Skyway control plane REST API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  installAuth(app, opts.tokens);
+
+  app.get('/ping', { schema: { hide: true } }, async () => ({ message: 'pong' }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  const services = opts.services;
+  // Paraglider-compatible paths at the root, and the same under /api/v1.
+  for (const prefix of ['', '/api/v1']) {
+    await app.register(resourceRoutes, { prefix, services });
+    await app.register(tagRoutes, { prefix, services });
+    await app.register(namespaceRoutes, { prefix, services });
+  }
+  await app.register(nativeRoutes, { prefix: '/api/v1', services });
+  for (const extra of opts.extraRoutes ?? []) await app.register(extra, { prefix: '/api/v1' });
+  return app;
+}

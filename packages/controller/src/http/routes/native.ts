@@ -1,0 +1,213 @@
+// Skyway's own API areas under /api/v1: namespaces, resources across clouds,
+// connections, events (server-sent), tokens and plugins.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { requireRole, visibleNamespaces } from '../auth.js';
+import type { Services } from '../context.js';
+import { CloudParams, TokenBody } from '../schemas.js';
+
+export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
+  app.get('/namespaces', { schema: { tags: ['namespaces'] } }, async (req) => {
+    requireRole(req, 'viewer');
+    const visible = visibleNamespaces(req);
+    const names = services.plugins.namespaces().filter((n) => !visible || visible.includes(n));
+    return {
+      namespaces: names.map((n) => ({
+        name: n,
+        clouds: services.plugins
+          .cloudsOf(n)
+          .map((c) => ({ name: c.cloud, plugin: c.plugin, deployment: c.deployment })),
+      })),
+    };
+  });
+};
+
+export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { connectivity, events, access, plugins, resources } = services;
+
+  app.get(
+    '/resources',
+    {
+      schema: {
+        tags: ['resources'],
+        querystring: Type.Object(
+          { namespace: Type.Optional(Type.String()), cloud: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      requireRole(req, 'viewer', req.query.namespace);
+      const visible = visibleNamespaces(req);
+      const rows = await resources.list(req.query);
+      return {
+        resources: rows
+          .filter((r) => !visible || visible.includes(r.namespace))
+          .map((r) => ({
+            namespace: r.namespace,
+            cloud: r.cloud,
+            name: r.name,
+            uri: r.uri,
+            ip: r.ip,
+            created_at: r.createdAt,
+          })),
+      };
+    },
+  );
+
+  app.get('/connections', { schema: { tags: ['connections'] } }, async (req) => {
+    requireRole(req, 'viewer');
+    const visible = visibleNamespaces(req);
+    return {
+      connections: (await connectivity.list()).filter((c) => !visible || visible.includes(c.namespace)),
+    };
+  });
+
+  app.delete(
+    '/connections/:namespace/:cloudA/:cloudB',
+    {
+      schema: {
+        tags: ['connections'],
+        params: Type.Object({ namespace: Type.String(), cloudA: Type.String(), cloudB: Type.String() }),
+      },
+    },
+    async (req) => {
+      requireRole(req, 'operator', req.params.namespace);
+      await connectivity.delete(req.params.namespace, req.params.cloudA, req.params.cloudB);
+      return {};
+    },
+  );
+
+  app.get(
+    '/events',
+    {
+      schema: {
+        tags: ['events'],
+        description:
+          'Server-sent events of every change; resume with ?since=<last id> or a Last-Event-ID header.',
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ pattern: '^\\d+$' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      requireRole(req, 'viewer');
+      const visible = visibleNamespaces(req);
+      const since = Number(req.query.since ?? req.headers['last-event-id'] ?? -1);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (e: { id: number; type: string; subject: string; time: string; data: unknown }) => {
+        if (
+          visible &&
+          !visible.some((ns) => e.subject.startsWith(`${ns}/`) || e.subject.startsWith(`${ns}.`))
+        )
+          return;
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // Subscribe first, then replay, so nothing published in between is lost; ids drop duplicates.
+      let last = since;
+      const buffered: Parameters<typeof send>[0][] = [];
+      let replaying = true;
+      const unsubscribe = events.subscribe((e) => {
+        if (replaying) buffered.push(e);
+        else if (e.id > last) {
+          last = e.id;
+          send(e);
+        }
+      });
+      if (since >= 0) for (const e of await events.since(since)) (last = e.id), send(e);
+      replaying = false;
+      for (const e of buffered) if (e.id > last) (last = e.id), send(e);
+      res.write(': connected\n\n');
+      const heartbeat = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+      req.raw.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      });
+    },
+  );
+
+  app.get('/tokens', { schema: { tags: ['tokens'] } }, async (req) => {
+    requireRole(req, 'admin');
+    const rows = await access.list();
+    return {
+      tokens: rows.map((t) => ({
+        id: t.id,
+        subject: t.subject,
+        scope: t.scope,
+        issued_at: t.issuedAt,
+        expires_at: t.expiresAt,
+        revoked: !!t.revokedAt,
+      })),
+    };
+  });
+
+  app.post('/tokens', { schema: { tags: ['tokens'], body: TokenBody } }, async (req, reply) => {
+    requireRole(req, 'admin');
+    reply.status(201);
+    return access.create({ ...req.body, ttl: req.body.ttl ?? '30d' });
+  });
+
+  app.delete(
+    '/tokens/:id',
+    { schema: { tags: ['tokens'], params: Type.Object({ id: Type.String() }) } },
+    async (req) => {
+      requireRole(req, 'admin');
+      await access.revoke(req.params.id);
+      return {};
+    },
+  );
+
+  app.get('/plugins', { schema: { tags: ['plugins'] } }, async (req) => {
+    requireRole(req, 'viewer');
+    const visible = visibleNamespaces(req);
+    return {
+      plugins: plugins
+        .all()
+        .filter((b) => !visible || visible.includes(b.namespace))
+        .map((b) => ({
+          namespace: b.namespace,
+          cloud: b.cloud,
+          plugin: b.plugin,
+          deployment: b.deployment,
+          version: b.descriptor?.version,
+          runtime: b.descriptor?.runtime ?? 'in-process',
+        })),
+    };
+  });
+
+  app.get(
+    '/plugins/:namespace/:cloud',
+    { schema: { tags: ['plugins'], params: CloudParams } },
+    async (req) => {
+      requireRole(req, 'viewer', req.params.namespace);
+      const b = plugins.get(req.params.namespace, req.params.cloud);
+      const [describe, credentials] = await Promise.all([
+        plugins.call(b, 'could not describe itself', (c) => c.describe({})),
+        plugins.call(b, 'could not check its credentials', (c) =>
+          c.checkCredentials({ deployment: { id: b.deployment, namespace: b.namespace } }),
+        ),
+      ]);
+      return {
+        namespace: b.namespace,
+        cloud: b.cloud,
+        plugin: b.plugin,
+        name: describe.name,
+        version: describe.version,
+        capabilities: describe.capabilities,
+        clock_offset_ms: Number(describe.nowUnixMs) - Date.now(),
+        credentials: { ok: credentials.ok, message: credentials.message },
+        descriptor: b.descriptor,
+      };
+    },
+  );
+};

@@ -1,0 +1,154 @@
+// Resources and their permit lists, at Paraglider's paths (registered both at
+// the root, for existing Paraglider clients, and under /api/v1).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { invalidArgument } from '@skyway/core';
+import { ruleView } from '../../services/rules.js';
+import { requireRole } from '../auth.js';
+import type { Services } from '../context.js';
+import {
+  CloudParams,
+  NameList,
+  ResourceBody,
+  ResourceParams,
+  RuleBody,
+  RuleList,
+  RuleParams,
+} from '../schemas.js';
+
+export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
+  const { resources, rules } = services;
+  const key = (p: { namespace: string; cloud: string; resourceName: string }) => ({
+    namespace: p.namespace,
+    cloud: p.cloud,
+    resource: p.resourceName,
+  });
+  const base = '/namespaces/:namespace/clouds/:cloud/resources/:resourceName';
+  const tags = { tags: ['resources'] };
+
+  const create = async (namespace: string, cloud: string, name: string, description: unknown) => {
+    const r = await resources.create(namespace, cloud, name, description);
+    return { name: r.name, uri: r.uri, ip: r.ip, tag: r.tag };
+  };
+
+  app.post(
+    '/namespaces/:namespace/clouds/:cloud/resources',
+    { schema: { ...tags, params: CloudParams, body: ResourceBody } },
+    async (req, reply) => {
+      requireRole(req, 'operator', req.params.namespace);
+      if (!req.body.name) throw invalidArgument('name is required', 'name');
+      reply.status(201);
+      return create(req.params.namespace, req.params.cloud, req.body.name, req.body.description);
+    },
+  );
+
+  app.put(base, { schema: { ...tags, params: ResourceParams, body: ResourceBody } }, async (req, reply) => {
+    requireRole(req, 'operator', req.params.namespace);
+    if (req.body.name && req.body.name !== req.params.resourceName) {
+      throw invalidArgument(
+        `name "${req.body.name}" does not match the path's "${req.params.resourceName}"`,
+        'name',
+      );
+    }
+    reply.status(201);
+    return create(req.params.namespace, req.params.cloud, req.params.resourceName, req.body.description);
+  });
+
+  app.get(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
+    requireRole(req, 'viewer', req.params.namespace);
+    const r = await resources.require(req.params.namespace, req.params.cloud, req.params.resourceName);
+    return {
+      namespace: r.namespace,
+      cloud: r.cloud,
+      name: r.name,
+      uri: r.uri,
+      ip: r.ip,
+      created_at: r.createdAt,
+    };
+  });
+
+  app.delete(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
+    requireRole(req, 'operator', req.params.namespace);
+    await resources.delete(req.params.namespace, req.params.cloud, req.params.resourceName);
+    return {};
+  });
+
+  app.get(`${base}/rules`, { schema: { ...tags, params: ResourceParams } }, async (req) => {
+    requireRole(req, 'viewer', req.params.namespace);
+    return { rules: (await rules.get(key(req.params))).map(ruleView) };
+  });
+
+  app.post(
+    `${base}/applyRules`,
+    { schema: { ...tags, params: ResourceParams, body: RuleList } },
+    async (req) => {
+      requireRole(req, 'operator', req.params.namespace);
+      return { rules: (await rules.apply(key(req.params), req.body)).map(ruleView) };
+    },
+  );
+
+  app.post(`${base}/rules`, { schema: { ...tags, params: ResourceParams, body: RuleBody } }, async (req) => {
+    requireRole(req, 'operator', req.params.namespace);
+    const [rule] = await rules.apply(key(req.params), [req.body], 'rule');
+    return ruleView(rule!);
+  });
+
+  app.put(
+    `${base}/rules/:ruleName`,
+    { schema: { ...tags, params: RuleParams, body: RuleBody } },
+    async (req) => {
+      requireRole(req, 'operator', req.params.namespace);
+      if (req.body.name !== req.params.ruleName) {
+        throw invalidArgument(
+          `name "${req.body.name}" does not match the path's "${req.params.ruleName}"`,
+          'name',
+        );
+      }
+      const [rule] = await rules.apply(key(req.params), [req.body], 'rule');
+      return ruleView(rule!);
+    },
+  );
+
+  app.post(
+    `${base}/deleteRules`,
+    { schema: { ...tags, params: ResourceParams, body: NameList } },
+    async (req) => {
+      requireRole(req, 'operator', req.params.namespace);
+      await rules.delete(key(req.params), req.body);
+      return {};
+    },
+  );
+
+  app.delete(`${base}/rules/:ruleName`, { schema: { ...tags, params: RuleParams } }, async (req) => {
+    requireRole(req, 'operator', req.params.namespace);
+    await rules.delete(key(req.params), [req.params.ruleName]);
+    return {};
+  });
+
+  app.get(
+    '/namespaces/:namespace/resources',
+    {
+      schema: {
+        ...tags,
+        params: Type.Object({ namespace: Type.String() }),
+        querystring: Type.Object({ cloud: Type.Optional(Type.String()) }),
+      },
+    },
+    async (req) => {
+      requireRole(req, 'viewer', req.params.namespace);
+      const rows = await resources.list({ namespace: req.params.namespace, cloud: req.query.cloud });
+      return {
+        resources: rows.map((r) => ({
+          namespace: r.namespace,
+          cloud: r.cloud,
+          name: r.name,
+          uri: r.uri,
+          ip: r.ip,
+        })),
+      };
+    },
+  );
+};

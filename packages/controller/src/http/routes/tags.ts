@@ -1,0 +1,99 @@
+// Tags at Paraglider's paths: list, get, set members, resolve, delete, and
+// rules applied to every resource a tag stands for.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { invalidArgument } from '@skyway/core';
+import { ruleView } from '../../services/rules.js';
+import { requireRole } from '../auth.js';
+import type { Services } from '../context.js';
+import { NameList, RuleList, TagMembersBody, TagParams } from '../schemas.js';
+
+const tagView = (t: { name: string; uri?: string; ip?: string; members: string[] }) => ({
+  tag_name: t.name,
+  uri: t.uri,
+  ip: t.ip,
+  child_tags: t.members,
+});
+
+export const tagRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { tags, resources, rules } = services;
+  const schema = { tags: ['tags'], params: TagParams };
+
+  app.get('/tags', { schema: { tags: ['tags'] } }, async (req) => {
+    requireRole(req, 'viewer');
+    return { tags: tags.list().map(tagView) };
+  });
+
+  app.get('/tags/:tag', { schema }, async (req) => {
+    requireRole(req, 'viewer');
+    return tagView(tags.get(req.params.tag));
+  });
+
+  app.post('/tags/:tag/resolveMembers', { schema }, async (req) => {
+    requireRole(req, 'viewer');
+    const r = tags.resolve(req.params.tag);
+    return { tag_name: req.params.tag, ips: r.cidrs, leaves: r.leaves.map(tagView) };
+  });
+
+  const setMembers =
+    (append: boolean) =>
+    async (req: { params: { tag: string }; body: { tag_name?: string; child_tags: string[] } }) => {
+      if (req.body.tag_name && req.body.tag_name !== req.params.tag) {
+        throw invalidArgument(
+          `tag_name "${req.body.tag_name}" does not match the path's "${req.params.tag}"`,
+          'tag_name',
+        );
+      }
+      return tagView(await tags.setMembers(req.params.tag, req.body.child_tags, { append }));
+    };
+  app.post('/tags/:tag/applyMembers', { schema: { ...schema, body: TagMembersBody } }, async (req) => {
+    requireRole(req, 'operator');
+    return setMembers(true)(req);
+  });
+  app.put('/tags/:tag', { schema: { ...schema, body: TagMembersBody } }, async (req) => {
+    requireRole(req, 'operator');
+    return setMembers(false)(req);
+  });
+
+  app.delete('/tags/:tag', { schema }, async (req) => {
+    requireRole(req, 'operator');
+    await tags.delete(req.params.tag);
+    return {};
+  });
+
+  app.delete(
+    '/tags/:tag/members/:member',
+    { schema: { tags: ['tags'], params: Type.Object({ tag: Type.String(), member: Type.String() }) } },
+    async (req) => {
+      requireRole(req, 'operator');
+      return tagView(await tags.removeMember(req.params.tag, req.params.member));
+    },
+  );
+
+  /** The resources a tag stands for (its leaves that are resources). */
+  const membersOf = async (tag: string) => {
+    const leaves = tags.resolve(tag).leaves;
+    const all = await resources.list();
+    const byUri = new Map(all.map((r) => [r.uri, r]));
+    return leaves.flatMap((l) => (l.uri && byUri.has(l.uri) ? [byUri.get(l.uri)!] : []));
+  };
+
+  app.post('/tags/:tag/rules', { schema: { ...schema, body: RuleList } }, async (req) => {
+    const members = await membersOf(req.params.tag);
+    for (const m of members) requireRole(req, 'operator', m.namespace);
+    const applied = [];
+    for (const m of members) {
+      const out = await rules.apply({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
+      applied.push({ namespace: m.namespace, cloud: m.cloud, resource: m.name, rules: out.map(ruleView) });
+    }
+    return { applied };
+  });
+
+  app.delete('/tags/:tag/rules', { schema: { ...schema, body: NameList } }, async (req) => {
+    const members = await membersOf(req.params.tag);
+    for (const m of members) requireRole(req, 'operator', m.namespace);
+    for (const m of members)
+      await rules.delete({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
+    return { resources: members.map((m) => `${m.namespace}/${m.cloud}/${m.name}`) };
+  });
+};
