@@ -4,9 +4,9 @@
 import { runPlugin } from '../plugin-main.js';
 import { createFakePlugin } from './fake-plugin.js';
 
-const cloud = process.env.SKYWAY_FAKE_CLOUD;
+const cloud = process.env.SKYWAY_PLUGIN_CLOUD ?? process.env.SKYWAY_FAKE_CLOUD;
 if (!cloud) {
-  console.error('fake plugin: SKYWAY_FAKE_CLOUD is required');
+  console.error('fake plugin: SKYWAY_PLUGIN_CLOUD (or SKYWAY_FAKE_CLOUD) is required');
   process.exit(2);
 }
 await runPlugin(({ controller }) =>
