@@ -10,6 +10,7 @@ import {
   controllerRoutes,
   inProcess,
   inProcessController,
+  launchPlugin,
   loadDescriptor,
   type PluginDescriptor,
   serve,
@@ -133,12 +134,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
           { kind: 'plugin', plugin: cloud.name },
           365 * 86_400_000,
         );
-        const launched = await ((await import('@skyway/plugin-sdk')) as any).launchPlugin({
+        const launched = await launchPlugin({
           descriptor,
           controllerUrl: callbacks.url,
           apiKey: key.token,
           env: {
             SKYWAY_PLUGIN_CLOUD: cloud.name,
+            SKYWAY_PLUGIN_NAMESPACE: namespace,
             SKYWAY_PLUGIN_CONFIG: JSON.stringify({ ...descriptor.default_config, ...cloud.config }),
           },
         });
