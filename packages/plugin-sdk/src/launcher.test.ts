@@ -145,7 +145,7 @@ describe('launchPlugin with a real child process', () => {
     );
     await assert.rejects(
       launchPlugin({ descriptor: fakePluginDescriptor(), controllerUrl: served.url, apiKey: KEY }),
-      /SKYWAY_FAKE_CLOUD is required/,
+      /SKYWAY_FAKE_CLOUD\)? is required/,
     );
     await assert.rejects(
       launchPlugin({
@@ -172,4 +172,51 @@ it('parses listen addresses', () => {
   assert.deepEqual(parseListen(':7000'), { host: '127.0.0.1', port: 7000 });
   assert.throws(() => parseListen('localhost'), /must be host:port/);
   assert.throws(() => parseListen('h:70000'), /must be host:port/);
+});
+
+it('runPlugin hands the factory the cloud, namespace and config, and serves until closed', async () => {
+  const { runPlugin } = await import('./plugin-main.js');
+  const { createFakePlugin } = await import('./testing/fake-plugin.js');
+  let seen: { cloud?: string; namespace?: string; config: Record<string, unknown> } | undefined;
+  const lines: string[] = [];
+  const running = await runPlugin(
+    (ctx) => {
+      seen = { cloud: ctx.cloud, namespace: ctx.namespace, config: ctx.config };
+      return createFakePlugin({ cloud: ctx.cloud! });
+    },
+    {
+      env: {
+        SKYWAY_PLUGIN_CLOUD: 'c1',
+        SKYWAY_PLUGIN_NAMESPACE: 'ns',
+        SKYWAY_PLUGIN_CONFIG: '{"region":"r1"}',
+      },
+      write: (l) => lines.push(l),
+      handleSignals: false,
+    },
+  );
+  try {
+    assert.deepEqual(seen, { cloud: 'c1', namespace: 'ns', config: { region: 'r1' } });
+    assert.deepEqual(lines, [`SKYWAY_PLUGIN_READY ${running.url}\n`]);
+    const conn = connect({ url: running.url });
+    assert.equal((await conn.client.describe({})).name, 'fake');
+    conn.close();
+  } finally {
+    await running.close();
+  }
+  await assert.rejects(
+    runPlugin(() => createFakePlugin({ cloud: 'x' }), {
+      env: { SKYWAY_PLUGIN_CONFIG: '[1]' },
+      write: () => {},
+      handleSignals: false,
+    }),
+    /SKYWAY_PLUGIN_CONFIG must be a JSON object/,
+  );
+  await assert.rejects(
+    runPlugin(() => createFakePlugin({ cloud: 'x' }), {
+      env: { SKYWAY_CONTROLLER_URL: 'http://127.0.0.1:1' },
+      write: () => {},
+      handleSignals: false,
+    }),
+    /SKYWAY_PLUGIN_API_KEY is required/,
+  );
 });

@@ -11,10 +11,20 @@ export const ENV_LISTEN = 'SKYWAY_PLUGIN_LISTEN';
 export const ENV_CONTROLLER_URL = 'SKYWAY_CONTROLLER_URL';
 export const ENV_API_KEY = 'SKYWAY_PLUGIN_API_KEY';
 export const READY_PREFIX = 'SKYWAY_PLUGIN_READY';
+/** Set by the controller when it launches a plugin for one cloud of one namespace. */
+export const ENV_CLOUD = 'SKYWAY_PLUGIN_CLOUD';
+export const ENV_NAMESPACE = 'SKYWAY_PLUGIN_NAMESPACE';
+/** JSON object: the descriptor's default_config merged with the cloud's config. */
+export const ENV_CONFIG = 'SKYWAY_PLUGIN_CONFIG';
 
 export interface PluginContext {
   /** The controller's callback API, authenticated with this plugin's key; absent when no controller URL was given. */
   controller?: ControllerClient;
+  /** The cloud and namespace this instance serves (SKYWAY_PLUGIN_CLOUD / _NAMESPACE), when given. */
+  cloud?: string;
+  namespace?: string;
+  /** SKYWAY_PLUGIN_CONFIG parsed ({} when unset). */
+  config: Record<string, unknown>;
   /** The environment the plugin was started with. */
   env: NodeJS.ProcessEnv;
 }
@@ -43,6 +53,20 @@ export function parseListen(s: string): { host: string; port: number } {
     throw invalidArgument(`${ENV_LISTEN} "${s}" must be host:port (e.g. 127.0.0.1:0)`, ENV_LISTEN);
   }
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function parseConfig(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw invalidArgument(`${ENV_CONFIG} is not valid JSON: ${(e as Error).message}`, ENV_CONFIG);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw invalidArgument(`${ENV_CONFIG} must be a JSON object`, ENV_CONFIG);
+  }
+  return v as Record<string, unknown>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -78,7 +102,13 @@ export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions =
     }
     const conn =
       controllerUrl && apiKey ? connectController({ url: controllerUrl, token: apiKey }) : undefined;
-    const impl = await factory({ controller: conn?.client, env });
+    const impl = await factory({
+      controller: conn?.client,
+      cloud: env[ENV_CLOUD] || undefined,
+      namespace: env[ENV_NAMESPACE] || undefined,
+      config: parseConfig(env[ENV_CONFIG]),
+      env,
+    });
     const served = await serve({
       routes: pluginRoutes(impl),
       host,
