@@ -76,3 +76,9 @@ export async function eventually<T>(
     await sleep(250);
   }
 }
+
+/** A shell command (for a VM's description) that serves `body` over HTTP on `port`. */
+export const httpCommand = (port: number, body: string) =>
+  `exec ${process.execPath} -e 'require("http").createServer((q,s)=>s.end(${JSON.stringify(body)})).listen(${port})'`;
+
+export const description = (o: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(o));

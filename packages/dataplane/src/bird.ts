@@ -16,6 +16,8 @@ export interface BgpNeighbor {
   sourceIp?: string;
   /** Hops to the neighbor when it is not on a directly connected link. */
   multihop?: number;
+  /** Use the BGP next hop directly when it is on a connected network (needed with multihop). */
+  gatewayDirect?: boolean;
 }
 
 export interface BirdConfig {
@@ -66,7 +68,7 @@ export function renderBirdConf(c: BirdConfig, logFile?: string): string {
 protocol bgp ${check('neighbor name', n.name, /^[A-Za-z][A-Za-z0-9_]*$/)} {
   local ${n.sourceIp ? `${check('source address', n.sourceIp, IPV4)} ` : ''}as ${asn(n.localAs)};
   neighbor ${check('neighbor address', n.peerIp, IPV4)} as ${asn(n.peerAs)};
-${n.multihop ? `  multihop ${n.multihop};\n` : ''}  hold time 9;
+${n.multihop ? `  multihop ${n.multihop};\n` : ''}${n.gatewayDirect ? '  gateway direct;\n' : ''}  hold time 9;
   keepalive time 3;
   connect retry time 2;
   error wait time 2, 10;

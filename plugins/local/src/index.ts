@@ -1,0 +1,11 @@
+export { APT_LINE, checkHost } from './checks.js';
+export { LabNames, parseUri } from './names.js';
+export { LabNetwork } from './network.js';
+export {
+  CAPABILITIES,
+  createLocalPlugin,
+  DEFAULT_REGION,
+  type LocalPlugin,
+  type LocalPluginOptions,
+  VERSION,
+} from './plugin.js';
