@@ -15,7 +15,7 @@ import {
   type PluginDescriptor,
   serve,
 } from '@skyway/plugin-sdk';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { TokenService } from './auth/tokens.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
@@ -42,7 +42,7 @@ export interface StartOptions {
   config: ControllerConfig;
   /** In-process plugins by name (the CLI passes the lab cloud; tests pass fakes). */
   inProcessPlugins?: Record<string, InProcessFactory>;
-  logger?: FastifyServerOptions['logger'];
+  logger?: FastifyBaseLogger;
   /** Listen for HTTP (default true; false for inject()-only tests). */
   listen?: boolean;
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;

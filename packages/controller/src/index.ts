@@ -1,6 +1,6 @@
 export * from './auth/tokens.js';
 export * from './config.js';
 export * from './controller.js';
-export { buildApp } from './http/app.js';
+export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
 export * from './store/store.js';

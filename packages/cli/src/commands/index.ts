@@ -1,7 +1,24 @@
 import type { Command } from 'commander';
+import { registerConnection } from './connection.js';
+import { registerNamespace } from './namespace.js';
+import { registerPlugin } from './plugin.js';
+import { registerResource } from './resource.js';
+import { registerRule } from './rule.js';
+import { registerServe } from './serve.js';
+import { registerTag } from './tag.js';
+import { registerToken } from './token.js';
 
 /** Each entry adds one API area's verbs to the program. */
-const areas: Array<(program: Command) => void> = [];
+const areas: Array<(program: Command) => void> = [
+  registerServe,
+  registerNamespace,
+  registerResource,
+  registerRule,
+  registerTag,
+  registerConnection,
+  registerToken,
+  registerPlugin,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of areas) register(program);

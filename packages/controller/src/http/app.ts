@@ -3,7 +3,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
 import { installAuth } from './auth.js';
 import type { Services } from './context.js';
@@ -15,7 +15,8 @@ import { tagRoutes } from './routes/tags.js';
 export interface AppOptions {
   services: Services;
   tokens: TokenService;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger; none logs nothing. */
+  logger?: FastifyBaseLogger;
   /** Extra API areas (e.g. the agent tunnel's control API), registered under /api/v1. */
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -33,7 +34,7 @@ export const redactPaths = [
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     bodyLimit: 10 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,38 @@
+// The embedded defaults: what `skyway serve` and `skyway demo` run when no
+// config file is given — a controller on SQLite with two lab clouds.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
+import { createLocalPlugin } from '@skyway/plugin-local';
+
+export const embeddedConfig = {
+  listen: '127.0.0.1:7070',
+  namespaces: {
+    default: {
+      clouds: {
+        'lab-east': { plugin: 'local' },
+        'lab-west': { plugin: 'local' },
+      },
+    },
+  },
+};
+
+/** The config file given, else $SKYWAY_HOME/skyway.yaml, else the embedded defaults. */
+export function resolveConfig(home: string, file?: string, listen?: string): ControllerConfig {
+  const fallback = join(home, 'skyway.yaml');
+  const config = file
+    ? loadConfig(file, home)
+    : existsSync(fallback)
+      ? loadConfig(fallback, home)
+      : parseConfig(embeddedConfig, 'embedded defaults', home);
+  if (listen) {
+    const [host, port] = listen.split(':');
+    return { ...config, host: host || config.host, port: Number(port ?? config.port) };
+  }
+  return config;
+}
+
+/** Plugins that run inside the controller process (trusted). */
+export const inProcessPlugins: Record<string, InProcessFactory> = {
+  local: ({ cloud, controller }) => createLocalPlugin({ cloud, controller }),
+};
