@@ -1,0 +1,233 @@
+// The services an agent reaches inside its network, and the credentials it
+// adds to every forwarded request. Credentials are read from files or the
+// environment and never leave the agent.
+import { readFileSync } from 'node:fs';
+import type { OutgoingHttpHeaders } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
+import { secretFrom } from './secret-source.js';
+import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
+
+export const builtinServiceTypes = ['kubernetes', 'jenkins', 'argocd', 'aws'];
+
+export type CredentialsConfig = {
+  type: 'none' | 'basic' | 'bearer' | 'token' | 'kubeconfig' | 'in-cluster' | 'aws';
+} & Record<string, unknown>;
+
+export interface ServiceConfig {
+  name: string;
+  type: string;
+  /** Where the service listens, e.g. http://10.0.0.5:8080 (optional for kubernetes and aws). */
+  url?: string;
+  annotations?: Record<string, string>;
+  credentials?: CredentialsConfig;
+  /** A CA bundle to verify the service's TLS certificate. */
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+const namePattern = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const typePattern = /^x-[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/;
+
+export interface Target {
+  https: boolean;
+  hostname: string;
+  port: number;
+  basePath: string;
+  host: string;
+}
+
+function parseTarget(url: string, what: string): Target {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`${what}: url "${url}" is not a valid URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`${what}: url must be http or https`);
+  const isHttps = u.protocol === 'https:';
+  return {
+    https: isHttps,
+    hostname: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || (isHttps ? 443 : 80)),
+    basePath: u.pathname.replace(/\/$/, ''),
+    host: u.host,
+  };
+}
+
+export interface ForwardContext {
+  method: string;
+  /** Path and query as the caller sent them. */
+  path: string;
+  headers: OutgoingHttpHeaders;
+  /** The caller's Authorization header (only the aws type reads it, for its region and service). */
+  callerAuthorization?: string;
+}
+
+export class Service {
+  readonly name: string;
+  readonly type: string;
+  readonly annotations: Record<string, string>;
+  /** True when the body must be buffered before signing (AWS, except S3). */
+  readonly needsBody: boolean = false;
+  private readonly target?: Target;
+  private readonly httpAgent: http.Agent;
+  private readonly authorizeFn: (ctx: ForwardContext, body?: Buffer) => Target;
+
+  constructor(cfg: ServiceConfig) {
+    const what = `service ${cfg.type}/${cfg.name}`;
+    if (!namePattern.test(cfg.name ?? ''))
+      throw new Error(`${what}: name must be a lowercase DNS-like label`);
+    if (!builtinServiceTypes.includes(cfg.type) && !typePattern.test(cfg.type ?? ''))
+      throw new Error(
+        `${what}: type must be one of ${builtinServiceTypes.join(', ')} or a custom x-... type`,
+      );
+    this.name = cfg.name;
+    this.type = cfg.type;
+    this.annotations = { ...(cfg.annotations ?? {}) };
+    const creds = cfg.credentials ?? { type: 'none' };
+    const tlsOpts: https.AgentOptions = {
+      ca: cfg.caFile ? readFileSync(cfg.caFile, 'utf8') : undefined,
+      rejectUnauthorized: cfg.insecureSkipVerify !== true,
+    };
+    let kube: KubeTarget | undefined;
+    if (creds.type === 'kubeconfig')
+      kube = loadKubeconfig(String(creds.path), creds.context as string | undefined);
+    else if (creds.type === 'in-cluster') kube = inClusterConfig();
+    if (kube) {
+      tlsOpts.ca = kube.ca ?? tlsOpts.ca;
+      tlsOpts.cert = kube.cert;
+      tlsOpts.key = kube.key;
+      if (kube.insecureSkipVerify) tlsOpts.rejectUnauthorized = false;
+    }
+    const url = cfg.url ?? kube?.server;
+    if (url) this.target = parseTarget(url, what);
+    else if (creds.type !== 'aws') throw new Error(`${what}: url is required`);
+    const agentOpts = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
+    this.httpAgent =
+      this.target?.https || (!this.target && creds.type === 'aws')
+        ? new https.Agent({ ...agentOpts, ...tlsOpts })
+        : new http.Agent(agentOpts);
+    const fixed = () => this.target!;
+    const setAuth = (value: () => string) => (ctx: ForwardContext) => {
+      ctx.headers.authorization = value();
+      return fixed();
+    };
+    switch (creds.type) {
+      case 'none':
+        this.authorizeFn = fixed;
+        break;
+      case 'basic': {
+        const user = req(secretFrom(creds, 'username', `${what} username`), `${what}: basic needs username`);
+        const pass = req(secretFrom(creds, 'password', `${what} password`), `${what}: basic needs password`);
+        this.authorizeFn = setAuth(
+          () => `Basic ${Buffer.from(`${user.get()}:${pass.get()}`).toString('base64')}`,
+        );
+        break;
+      }
+      case 'bearer': {
+        const token = req(secretFrom(creds, 'token', `${what} token`), `${what}: bearer needs token`);
+        this.authorizeFn = setAuth(() => `Bearer ${token.get()}`);
+        break;
+      }
+      case 'token': {
+        const token = req(secretFrom(creds, 'token', `${what} token`), `${what}: token needs token`);
+        const header = String(creds.header ?? 'authorization').toLowerCase();
+        const prefix = creds.prefix === undefined ? 'Token ' : String(creds.prefix);
+        this.authorizeFn = (ctx) => {
+          ctx.headers[header] = `${prefix}${token.get()}`;
+          return fixed();
+        };
+        break;
+      }
+      case 'kubeconfig':
+      case 'in-cluster': {
+        const k = kube!;
+        if (k.token) {
+          const t = k.token;
+          this.authorizeFn = setAuth(() => `Bearer ${t.get()}`);
+        } else if (k.basic) {
+          const b = `Basic ${Buffer.from(`${k.basic.username}:${k.basic.password}`).toString('base64')}`;
+          this.authorizeFn = setAuth(() => b);
+        } else this.authorizeFn = fixed;
+        break;
+      }
+      case 'aws': {
+        const id = req(
+          secretFrom(creds, 'accessKeyId', `${what} accessKeyId`),
+          `${what}: aws needs accessKeyId`,
+        );
+        const secret = req(
+          secretFrom(creds, 'secretAccessKey', `${what} secretAccessKey`),
+          `${what}: aws needs secretAccessKey`,
+        );
+        const session = secretFrom(creds, 'sessionToken', `${what} sessionToken`);
+        const region = creds.region as string | undefined;
+        const awsService = creds.service as string | undefined;
+        this.needsBody = awsService !== 's3';
+        this.authorizeFn = (ctx, body) => {
+          const scope = credentialScope(ctx.callerAuthorization);
+          const r = region ?? scope?.region;
+          const s = awsService ?? scope?.service;
+          if (!r || !s)
+            throw new Error(
+              `${what}: region and service are neither configured nor in the caller's signature`,
+            );
+          const target = this.target ?? parseTarget(`https://${s}.${r}.amazonaws.com`, what);
+          const credentials: AwsCredentials = {
+            accessKeyId: id.get(),
+            secretAccessKey: secret.get(),
+            sessionToken: session?.get(),
+          };
+          signV4({
+            method: ctx.method,
+            host: target.host,
+            path: target.basePath + ctx.path,
+            headers: ctx.headers as Record<string, string>,
+            body: body ?? 'UNSIGNED-PAYLOAD',
+            region: r,
+            service: s,
+            credentials,
+          });
+          return target;
+        };
+        break;
+      }
+      default:
+        throw new Error(`${what}: unknown credentials type "${(creds as { type: string }).type}"`);
+    }
+  }
+
+  get key() {
+    return `${this.type}/${this.name}`;
+  }
+
+  /** Adds the agent's credentials to `ctx.headers` and returns where to send the request. */
+  authorize(ctx: ForwardContext, body?: Buffer): Target {
+    return this.authorizeFn(ctx, body);
+  }
+
+  request(target: Target, ctx: ForwardContext): http.ClientRequest {
+    ctx.headers.host = target.host;
+    const mod = target.https ? https : http;
+    return mod.request({
+      agent: this.httpAgent,
+      hostname: target.hostname,
+      port: target.port,
+      method: ctx.method,
+      path: target.basePath + ctx.path,
+      headers: ctx.headers,
+    });
+  }
+
+  close() {
+    this.httpAgent.destroy();
+  }
+}
+
+function req<T>(v: T | undefined, message: string): T {
+  if (v === undefined) throw new Error(message);
+  return v;
+}

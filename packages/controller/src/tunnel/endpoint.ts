@@ -1,0 +1,234 @@
+// The controller's two tunnel listeners:
+// - the tunnel port, where agents dial in (TLS; ALPN "skyway-tunnel/1" with the
+//   agent's certificate opens a tunnel, plain HTTPS serves enrollment), and
+// - the service port (HTTPS), where callers reach agent services with a
+//   service certificate or token.
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { isSkywayError } from '@skyway/core';
+import pino, { type Logger } from 'pino';
+import type { TokenService } from '../auth/tokens.js';
+import type { CertificateAuthority } from '../ca/ca.js';
+import { identityFromAltNames } from '../ca/identity.js';
+import type { CredentialRegistry } from '../ca/store.js';
+import { statusOfKind } from '../http/errors.js';
+import { enrollmentHandler } from './enrollment.js';
+import { errorJson, ServiceProxy, sendError } from './proxy.js';
+import { AgentRegistry } from './registry.js';
+import { ServiceAuthenticator } from './service-auth.js';
+import { openAgentConnection } from './session.js';
+
+export const tunnelAlpn = 'skyway-tunnel/1';
+export const controllerVersion = '0.1.0';
+
+export interface TunnelEndpointOptions {
+  /** $SKYWAY_HOME: tunnel.json (addresses) is written there. */
+  home?: string;
+  ca: CertificateAuthority;
+  tokens: TokenService;
+  /** Issued credentials and revocations (also the token service's revocation list). */
+  revocations: CredentialRegistry;
+  /** Listen address, default 127.0.0.1. */
+  host?: string;
+  tunnelPort: number;
+  servicePort: number;
+  /** Names on the controller's TLS certificate; the first is the one agents and callers use. */
+  serverNames?: string[];
+  /** The tunnel address agents dial (host:port), when it differs from the listen address. */
+  publicTunnelAddress?: string;
+  /** The service URL callers use, when it differs from the listen address. */
+  publicServiceUrl?: string;
+  keepaliveMs?: number;
+  agentCertTtlMs?: number;
+  logger?: Logger;
+}
+
+export interface TunnelEndpoint {
+  agents: AgentRegistry;
+  urls: { tunnel: string; service: string; serverName: string };
+  caPem: string;
+  close(): Promise<void>;
+}
+
+const listen = (server: tls.Server | http.Server, port: number, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+
+export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<TunnelEndpoint> {
+  const log = opts.logger ?? pino({ name: 'skyway-tunnel' });
+  const host = opts.host ?? '127.0.0.1';
+  const keepaliveMs = opts.keepaliveMs ?? 5_000;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const names = [
+    ...new Set(
+      opts.serverNames ??
+        (wildcard ? [hostname(), 'localhost', '127.0.0.1'] : [host, 'localhost', '127.0.0.1']),
+    ),
+  ];
+  const serverCert = await opts.ca.issueServer({ names });
+  const agents = new AgentRegistry();
+  const registry = opts.revocations;
+
+  // --- tunnel port ---
+  const enrollServer = http.createServer(
+    enrollmentHandler({
+      ca: opts.ca,
+      tokens: opts.tokens,
+      registry,
+      agentCertTtlMs: opts.agentCertTtlMs ?? 30 * 86_400_000,
+      logger: log,
+    }),
+  );
+  enrollServer.headersTimeout = 15_000;
+  enrollServer.requestTimeout = 30_000;
+  const tunnelSockets = new Set<tls.TLSSocket>();
+  const tunnelServer = tls.createServer(
+    {
+      cert: serverCert.certPem,
+      key: serverCert.keyPem,
+      ca: opts.ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: [tunnelAlpn, 'http/1.1'],
+    },
+    (sock) => {
+      tunnelSockets.add(sock);
+      sock.once('close', () => tunnelSockets.delete(sock));
+      sock.on('error', (e) => log.debug({ err: e.message }, 'tunnel socket error'));
+      if (sock.alpnProtocol !== tunnelAlpn) {
+        enrollServer.emit('connection', sock);
+        return;
+      }
+      const cert = sock.getPeerCertificate();
+      const id = identityFromAltNames(cert?.subjectaltname);
+      const refuse = (why: string) => {
+        log.warn({ remote: sock.remoteAddress, why }, 'tunnel refused');
+        sock.destroy();
+      };
+      if (!sock.authorized)
+        return refuse(`certificate rejected (${sock.authorizationError ?? 'none presented'})`);
+      if (id?.kind !== 'agent') return refuse('not an agent certificate');
+      if (registry.isRevokedSync(cert.serialNumber)) return refuse('agent certificate revoked');
+      sock.setNoDelay(true);
+      sock.setKeepAlive(true, keepaliveMs);
+      openAgentConnection(
+        sock,
+        { agent: id.agent, serial: cert.serialNumber },
+        { keepaliveMs, logger: log, controllerVersion },
+      )
+        .then((conn) => {
+          if (conn.session.destroyed) return;
+          agents.add(conn);
+          log.info(
+            { agent: conn.agent, remote: conn.remote, services: [...conn.serviceKeys] },
+            'agent connected',
+          );
+          conn.session.once('close', () => {
+            agents.remove(conn);
+            log.info({ agent: conn.agent, remote: conn.remote }, 'agent disconnected');
+          });
+        })
+        .catch((e) => refuse(`hello failed: ${(e as Error).message}`));
+    },
+  );
+  tunnelServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'tunnel TLS handshake failed'));
+
+  // --- service port ---
+  const auth = new ServiceAuthenticator(opts.tokens, registry);
+  const proxy = new ServiceProxy(agents);
+  const authError = (e: unknown): { status: number; code: string; message: string } => {
+    if (isSkywayError(e)) return { status: statusOfKind[e.kind], code: e.code, message: e.message };
+    log.error({ err: e }, 'service port: authentication failed unexpectedly');
+    return { status: 500, code: 'INTERNAL', message: 'internal error' };
+  };
+  const serviceServer = https.createServer(
+    {
+      cert: serverCert.certPem,
+      key: serverCert.keyPem,
+      ca: opts.ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+      noDelay: true,
+      keepAliveTimeout: 120_000,
+      // Watches stay open for as long as they like.
+      requestTimeout: 0,
+    },
+    (req, res) => {
+      auth.authenticate(req).then(
+        (target) => proxy.handle(req, res, target),
+        (e) => {
+          req.resume();
+          const { status, code, message } = authError(e);
+          sendError(
+            res,
+            status,
+            code,
+            message,
+            status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : {},
+          );
+        },
+      );
+    },
+  );
+  serviceServer.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {});
+    auth.authenticate(req).then(
+      (target) => proxy.upgrade(req, socket, head, target),
+      (e) => {
+        const { status, code, message } = authError(e);
+        const body = errorJson(code, message);
+        socket.end(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      },
+    );
+  });
+  serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));
+
+  const tunnelPort = await listen(tunnelServer, opts.tunnelPort, host);
+  let servicePort: number;
+  try {
+    servicePort = await listen(serviceServer, opts.servicePort, host);
+  } catch (e) {
+    tunnelServer.close();
+    throw e;
+  }
+  const serverName = names[0]!;
+  const fmt = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const urls = {
+    tunnel: opts.publicTunnelAddress ?? `${fmt(wildcard ? hostname() : host)}:${tunnelPort}`,
+    service: opts.publicServiceUrl ?? `https://${fmt(wildcard ? hostname() : host)}:${servicePort}`,
+    serverName,
+  };
+  if (opts.home) {
+    await mkdir(opts.home, { recursive: true, mode: 0o700 });
+    await writeFile(join(opts.home, 'tunnel.json'), JSON.stringify(urls, null, 2));
+  }
+  log.info(urls, 'tunnel endpoint listening');
+  return {
+    agents,
+    urls,
+    caPem: opts.ca.certPem,
+    async close() {
+      const closed = Promise.all([
+        new Promise((r) => tunnelServer.close(r)),
+        new Promise((r) => serviceServer.close(r)),
+      ]);
+      agents.closeAll();
+      for (const s of tunnelSockets) s.destroy();
+      enrollServer.closeAllConnections();
+      serviceServer.closeAllConnections();
+      await closed;
+    },
+  };
+}

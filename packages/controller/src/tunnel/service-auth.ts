@@ -1,0 +1,130 @@
+// Who a caller on the service port is, and which agent service it may reach:
+// a controller-issued client certificate (kind "service") or a bearer JWT with
+// a service scope (also accepted as the password of Basic auth, for tools that
+// only speak Basic). Verified tokens are cached briefly; revocation is checked
+// on every request.
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { permissionDenied, unauthenticated } from '@skyway/core';
+import type { TokenClaims, TokenService } from '../auth/tokens.js';
+import { type CertIdentity, identityFromAltNames } from '../ca/identity.js';
+import type { CredentialRegistry } from '../ca/store.js';
+
+export interface ServiceTarget {
+  agent: string;
+  serviceType: string;
+  serviceName: string;
+  /** "type/name" */
+  key: string;
+  /** Token id or certificate serial. */
+  credential: string;
+}
+
+interface SocketAuth {
+  identity?: CertIdentity;
+  serial?: string;
+  error?: string;
+}
+
+const tokenCacheMs = 30_000;
+const tokenCacheMax = 10_000;
+
+export class ServiceAuthenticator {
+  private readonly sockets = new WeakMap<object, SocketAuth>();
+  private readonly tokens = new Map<string, { claims: TokenClaims; until: number }>();
+
+  constructor(
+    private readonly tokenService: TokenService,
+    private readonly registry: CredentialRegistry,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private socketAuth(sock: TLSSocket): SocketAuth {
+    let a = this.sockets.get(sock);
+    if (a) return a;
+    a = {};
+    const cert = sock.getPeerCertificate?.();
+    if (cert && Object.keys(cert).length > 0) {
+      if (!sock.authorized) a.error = `client certificate rejected (${sock.authorizationError})`;
+      else {
+        a.identity = identityFromAltNames(cert.subjectaltname);
+        a.serial = cert.serialNumber;
+        if (!a.identity) a.error = 'client certificate carries no Skyway identity';
+      }
+    }
+    this.sockets.set(sock, a);
+    return a;
+  }
+
+  private async verifyToken(token: string): Promise<TokenClaims> {
+    const now = this.now();
+    const hit = this.tokens.get(token);
+    if (hit && hit.until > now) return hit.claims;
+    const claims = await this.tokenService.verify(token);
+    if (this.tokens.size >= tokenCacheMax) this.tokens.clear();
+    this.tokens.set(token, { claims, until: Math.min(claims.expiresAt.getTime(), now + tokenCacheMs) });
+    return claims;
+  }
+
+  async authenticate(req: IncomingMessage): Promise<ServiceTarget> {
+    const header = req.headers.authorization;
+    const sa = this.socketAuth(req.socket as TLSSocket);
+    if (sa.identity && !sa.error) {
+      if (this.registry.isRevokedSync(sa.serial!))
+        throw unauthenticated('client certificate has been revoked');
+      const id = sa.identity;
+      if (id.kind !== 'service')
+        throw permissionDenied(
+          `a ${id.kind} certificate cannot reach agent services; ask for service credentials`,
+        );
+      return {
+        agent: id.agent,
+        serviceType: id.serviceType,
+        serviceName: id.serviceName,
+        key: `${id.serviceType}/${id.serviceName}`,
+        credential: sa.serial!,
+      };
+    }
+    const token = bearerOf(header);
+    if (!token) {
+      if (sa.error) throw unauthenticated(sa.error);
+      throw unauthenticated(
+        'no credentials: present a Skyway client certificate or "Authorization: Bearer <service token>"',
+      );
+    }
+    const claims = await this.verifyToken(token);
+    if (this.registry.isRevokedSync(claims.id)) {
+      this.tokens.delete(token);
+      throw unauthenticated('token has been revoked');
+    }
+    if (claims.expiresAt.getTime() <= this.now()) {
+      this.tokens.delete(token);
+      throw unauthenticated('token has expired; ask an admin for a new one');
+    }
+    const s = claims.scope;
+    if (s.kind !== 'service')
+      throw permissionDenied(`a ${s.kind} token cannot reach agent services; ask for a service token`);
+    return {
+      agent: s.agent,
+      serviceType: s.serviceType,
+      serviceName: s.serviceName,
+      key: `${s.serviceType}/${s.serviceName}`,
+      credential: claims.id,
+    };
+  }
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const sp = header.indexOf(' ');
+  if (sp < 0) return undefined;
+  const scheme = header.slice(0, sp).toLowerCase();
+  const value = header.slice(sp + 1).trim();
+  if (scheme === 'bearer') return value;
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return i >= 0 ? decoded.slice(i + 1) : undefined;
+  }
+  return undefined;
+}

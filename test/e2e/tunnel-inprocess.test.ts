@@ -1,0 +1,212 @@
+// The tunnel with controller and agent in one process, on loopback: the fast
+// check of forwarding, auth and enrollment. The real-process, namespace test
+// is tunnel-netns.test.ts.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Agent } from '@skyway/agent';
+import pino from 'pino';
+import { TokenService } from '../../packages/controller/src/auth/tokens.js';
+import { CertificateAuthority } from '../../packages/controller/src/ca/ca.js';
+import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../../packages/controller/src/ca/store.js';
+import { startTunnelEndpoint, type TunnelEndpoint } from '../../packages/controller/src/tunnel/endpoint.js';
+import {
+  type IssuerDeps,
+  issueEnrollmentBundle,
+  issueServiceCertificate,
+  issueServiceToken,
+} from '../../packages/controller/src/tunnel/issue.js';
+import { call, listenHttp, upgrade } from './tunnel-lib.js';
+
+const logger = pino({ level: process.env.SKYWAY_TEST_LOG ?? 'silent' });
+let home: string;
+let endpoint: TunnelEndpoint;
+let agent: Agent;
+let origin: http.Server;
+let registry: MemoryCredentialRegistry;
+let tokens: TokenService;
+let ca: CertificateAuthority;
+let deps: IssuerDeps;
+let token: string;
+const seen: http.IncomingHttpHeaders[] = [];
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'skyway-tunnel-'));
+  origin = http.createServer((req, res) => {
+    seen.push(req.headers);
+    if (req.url === '/echo') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      req.pipe(res);
+    } else if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`event ${n++}\n`);
+        if (n === 3) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 100);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
+      res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization }));
+    }
+  });
+  origin.on('upgrade', (req, socket) => {
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`,
+    );
+    socket.pipe(socket);
+  });
+  const originPort = await listenHttp(origin);
+  registry = new MemoryCredentialRegistry();
+  tokens = await TokenService.open({ revocations: registry });
+  ca = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), registry });
+  endpoint = await startTunnelEndpoint({
+    ca,
+    tokens,
+    revocations: registry,
+    tunnelPort: 0,
+    servicePort: 0,
+    logger,
+    keepaliveMs: 1000,
+  });
+  deps = { ca, tokens, registry, urls: endpoint.urls };
+  const { bundle } = await issueEnrollmentBundle(deps, 'edge-1');
+  agent = new Agent({
+    home: join(home, 'agent'),
+    bundle,
+    logger,
+    keepaliveMs: 1000,
+    backoff: { baseMs: 50, maxMs: 200 },
+    annotations: { site: 'lab' },
+    services: [
+      {
+        name: 'web',
+        type: 'jenkins',
+        url: `http://127.0.0.1:${originPort}`,
+        credentials: { type: 'basic', username: 'admin', passwordEnv: 'SKYWAY_TEST_PASSWORD' },
+      },
+      { name: 'down', type: 'x-down', url: 'http://127.0.0.1:1' },
+    ],
+  });
+  process.env.SKYWAY_TEST_PASSWORD = 's3cret-origin-password';
+  void agent.run();
+  await once(agent, 'connected');
+  while (!endpoint.agents.has('edge-1')) await new Promise((r) => setTimeout(r, 20));
+  token = (await issueServiceToken(deps, { agent: 'edge-1', serviceType: 'jenkins', serviceName: 'web' }))
+    .token;
+});
+
+after(async () => {
+  await agent?.stop();
+  await endpoint?.close();
+  origin?.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+const svc = (path: string) => `${endpoint.urls.service}${path}`;
+
+test('forwards a request with the agent credentials, never the caller token', async () => {
+  const r = await call(svc('/api/json?x=1'), {
+    ca: ca.certPem,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(r.status, 200);
+  const body = JSON.parse(r.body.toString());
+  assert.equal(body.path, '/api/json?x=1');
+  assert.equal(body.auth, `Basic ${Buffer.from('admin:s3cret-origin-password').toString('base64')}`);
+  assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+  assert.ok(!JSON.stringify(seen.at(-1)).includes(token));
+});
+
+test('streams a request body both ways and chunks as they come', async () => {
+  const payload = Buffer.alloc(3 * 1024 * 1024, 7);
+  const r = await call(svc('/echo'), {
+    method: 'POST',
+    ca: ca.certPem,
+    body: payload,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.length, payload.length);
+  const r2 = await call(svc('/stream'), { ca: ca.certPem, headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r2.body.toString(), 'event 0\nevent 1\nevent 2\n');
+});
+
+test('a service certificate works like a token; Basic with the token as password too', async () => {
+  const c = await issueServiceCertificate(deps, {
+    agent: 'edge-1',
+    serviceType: 'jenkins',
+    serviceName: 'web',
+  });
+  const r = await call(svc('/x'), { ca: ca.certPem, cert: c.certificate, key: c.key });
+  assert.equal(r.status, 200);
+  const r2 = await call(svc('/x'), {
+    ca: ca.certPem,
+    headers: { authorization: `Basic ${Buffer.from(`me:${token}`).toString('base64')}` },
+  });
+  assert.equal(r2.status, 200);
+});
+
+test('wrong, revoked and mis-scoped credentials get 401/403', async () => {
+  assert.equal((await call(svc('/x'), { ca: ca.certPem })).status, 401);
+  assert.equal(
+    (await call(svc('/x'), { ca: ca.certPem, headers: { authorization: 'Bearer nope' } })).status,
+    401,
+  );
+  const join = (await issueEnrollmentBundle(deps, 'edge-2')).bundle.token;
+  assert.equal(
+    (await call(svc('/x'), { ca: ca.certPem, headers: { authorization: `Bearer ${join}` } })).status,
+    403,
+  );
+  const other = await issueServiceToken(deps, {
+    agent: 'edge-1',
+    serviceType: 'jenkins',
+    serviceName: 'web',
+  });
+  await registry.revoke(other.id);
+  const r = await call(svc('/x'), { ca: ca.certPem, headers: { authorization: `Bearer ${other.token}` } });
+  assert.equal(r.status, 401);
+  assert.match(r.body.toString(), /revoked/);
+});
+
+test('upstream failure is a 502 with the agent reason; unknown agent is 503', async () => {
+  const t = (await issueServiceToken(deps, { agent: 'edge-1', serviceType: 'x-down', serviceName: 'down' }))
+    .token;
+  const r = await call(svc('/'), { ca: ca.certPem, headers: { authorization: `Bearer ${t}` } });
+  assert.equal(r.status, 502);
+  assert.match(r.body.toString(), /ECONNREFUSED/);
+  const t2 = (await issueServiceToken(deps, { agent: 'nobody', serviceType: 'x-down', serviceName: 'down' }))
+    .token;
+  assert.equal(
+    (await call(svc('/'), { ca: ca.certPem, headers: { authorization: `Bearer ${t2}` } })).status,
+    503,
+  );
+});
+
+test('upgrades are forwarded', async () => {
+  const { head, socket, rest } = await upgrade(
+    svc('/ws'),
+    { authorization: `Bearer ${token}` },
+    { ca: ca.certPem },
+  );
+  assert.match(head, /^HTTP\/1.1 101/);
+  assert.equal(rest.length, 0);
+  socket.write('ping-1');
+  const [d] = await once(socket, 'data');
+  assert.equal(d.toString(), 'ping-1');
+  socket.destroy();
+});
+
+test('lists the agent with its hello and stats', async () => {
+  const [c] = endpoint.agents.connections('edge-1');
+  assert.equal(c!.hello.annotations.site, 'lab');
+  assert.deepEqual(c!.hello.services.map((s) => s.name).sort(), ['down', 'web']);
+  const s = (await c!.fetchStats()) as { services: Array<{ requests: number }> };
+  assert.ok(s.services.length > 0);
+});
