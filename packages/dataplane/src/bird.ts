@@ -16,8 +16,6 @@ export interface BgpNeighbor {
   sourceIp?: string;
   /** Hops to the neighbor when it is not on a directly connected link. */
   multihop?: number;
-  /** Use the BGP next hop directly when it is on a connected network (needed with multihop). */
-  gatewayDirect?: boolean;
 }
 
 export interface BirdConfig {
@@ -25,6 +23,11 @@ export interface BirdConfig {
   /** Prefixes announced to every neighbor (VPC address spaces). */
   exportPrefixes: string[];
   neighbors: BgpNeighbor[];
+  /**
+   * Interfaces whose connected networks bird learns (protocol direct), so that
+   * multihop sessions can resolve their next hops recursively through them.
+   */
+  directInterfaces?: string[];
 }
 
 export interface BirdProtocol {
@@ -68,7 +71,7 @@ export function renderBirdConf(c: BirdConfig, logFile?: string): string {
 protocol bgp ${check('neighbor name', n.name, /^[A-Za-z][A-Za-z0-9_]*$/)} {
   local ${n.sourceIp ? `${check('source address', n.sourceIp, IPV4)} ` : ''}as ${asn(n.localAs)};
   neighbor ${check('neighbor address', n.peerIp, IPV4)} as ${asn(n.peerAs)};
-${n.multihop ? `  multihop ${n.multihop};\n` : ''}${n.gatewayDirect ? '  gateway direct;\n' : ''}  hold time 9;
+${n.multihop ? `  multihop ${n.multihop};\n` : ''}  hold time 9;
   keepalive time 3;
   connect retry time 2;
   error wait time 2, 10;
@@ -87,7 +90,11 @@ ${logFile ? `log "${logFile}" all;\n` : ''}
 protocol device {
   scan time 5;
 }
-
+${
+  c.directInterfaces?.length
+    ? `\nprotocol direct sky_direct {\n  ipv4;\n  interface ${c.directInterfaces.map((i) => `"${check('interface pattern', i, /^sky[A-Za-z0-9*_-]*$/)}"`).join(', ')};\n}\n`
+    : ''
+}
 # The prefixes we announce; never exported to the kernel (only BGP routes are).
 protocol static sky_vpcs {
   ipv4;

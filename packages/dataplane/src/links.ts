@@ -122,6 +122,14 @@ export class Links {
     await this.ip(netns, args);
   }
 
+  /** Adds a policy-routing rule at `pref` unless one exists there (`ip rule add pref <pref> <selector...>`). */
+  async ensureRule(netns: string, pref: number, selector: string[]): Promise<void> {
+    const r = await this.ip(netns, ['-j', 'rule', 'show']);
+    const rules = JSON.parse(r.stdout || '[]') as { priority: number }[];
+    if (rules.some((x) => x.priority === pref)) return;
+    await this.ip(netns, ['rule', 'add', 'pref', String(pref), ...selector]);
+  }
+
   async deleteRoute(netns: string, dst: string): Promise<void> {
     await this.ip(netns, ['route', 'del', dst], true);
   }

@@ -10,10 +10,15 @@
 //   mount namespace (`unshare -m`) where <dir>/run is bind-mounted over /run; <dir> itself is
 //   bound back at its own path inside, so every other path stays valid. The pid file then
 //   lands in <dir>/run/charon.pid on the host.
-// - libipsec creates the TUN device `ipsec0`. We set `install_routes = no` and use a
-//   0.0.0.0/0 === 0.0.0.0/0 CHILD_SA: whatever the namespace routes into ipsec0 is
-//   encrypted, the routing table (filled by BGP) decides what that is. One remote peer
-//   per namespace, because libipsec picks the outbound SA by traffic selector only.
+// - libipsec creates the TUN device `ipsec0` (the name is compiled in; it only ever exists
+//   inside our namespace). We use a 0.0.0.0/0 === 0.0.0.0/0 CHILD_SA: whatever the
+//   namespace routes into ipsec0 is encrypted; the routing table decides what that is.
+//   One remote peer per namespace, because libipsec picks the outbound SA by selector only.
+// - Despite `install_routes = no`, kernel-libipsec installs `default dev ipsec0` (plus a
+//   throw route for the peer) into table 220 with `ip rule 220 lookup 220`, which would
+//   swallow every other route of the namespace. Fix that works: a rule in front of it,
+//   `ip rule add pref 100 lookup main suppress_prefixlength 0` (see TUNNEL_RULE): specific
+//   routes of the main table win, everything else goes into the tunnel.
 // - libipsec always UDP-encapsulates ESP (encap=yes, NAT-T port 4500), so on the wire a
 //   tunnel is only UDP 500/4500 between the two public addresses.
 import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -23,6 +28,9 @@ import { isAlive, readPid, waitFor } from './pidfile.js';
 import type { CommandRunner } from './runner.js';
 
 export const CHARON = '/usr/lib/ipsec/charon';
+
+/** The policy rule that keeps libipsec's table 220 from overriding the namespace's own routes. */
+export const TUNNEL_RULE = { pref: 100, selector: ['lookup', 'main', 'suppress_prefixlength', '0'] } as const;
 
 export const CHARON_PLUGINS = [
   'random',

@@ -27,6 +27,7 @@ import {
   RUN_DIR,
   Strongswan,
   shortHash,
+  TUNNEL_RULE,
   waitFor,
 } from '@skyway/dataplane';
 import { labError } from './errors.js';
@@ -222,7 +223,9 @@ export class LabNetwork {
     const c = g.connection!;
     await this.ipsec.start(g.tunnel);
     await waitFor(`ipsec0 in ${g.tunnel}`, () => this.links.exists(g.tunnel, 'ipsec0'), 5000);
-    // Everything the tunnel namespace does not route locally is for the far side.
+    // Everything the tunnel namespace does not route locally is for the far side; libipsec's
+    // own table 220 must not override the local routes (see dataplane strongswan.ts).
+    await this.links.ensureRule(g.tunnel, TUNNEL_RULE.pref, [...TUNNEL_RULE.selector]);
     await this.links.replaceRoute(g.tunnel, 'default', { dev: 'ipsec0' });
     const name = connName(g.remoteCloud);
     await this.ipsec.load(g.tunnel, [
@@ -254,13 +257,14 @@ export class LabNetwork {
       peerAs: g.connection!.remoteAsn,
       sourceIp: g.bgpPeeringIps[0],
       multihop: 4,
-      gatewayDirect: true,
     }));
     const id = Number.parseInt(shortHash(hub), 16) >>> 0;
     await this.bird.apply(hub, {
       routerId: intToIp(id === 0 ? 1 : id),
       exportPrefixes: vpcs.filter((v) => v.namespace === ns).map((v) => v.addressSpace),
       neighbors,
+      // the peering /30s on the hub's tunnel links resolve the BGP next hops
+      directInterfaces: ['skyt*'],
     });
   }
 
