@@ -1,0 +1,348 @@
+// Unit tests of the lab cloud with a FakeRunner: no root, no namespaces; we
+// check what it would run and what it records.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, beforeEach, test } from 'node:test';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { FakeRunner, RUN_DIR } from '@skyway/dataplane';
+import { createFakeController, inProcess, inProcessController, type PluginClient } from '@skyway/plugin-sdk';
+import { Direction } from '@skyway/proto/plugin';
+import { createLocalPlugin } from './plugin.js';
+
+const stateDir = `/tmp/skyway-unit-${process.pid}`;
+const internet = `sky.unit${process.pid}.inet`;
+const deployment = { id: 'lab', namespace: 'default' };
+const desc = (o: object) => new TextEncoder().encode(JSON.stringify(o));
+
+let fake: FakeRunner;
+let client: PluginClient;
+
+beforeEach(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+  // no link exists yet: every veth is created
+  fake = new FakeRunner().on('ip -j link show dev', { code: 1 });
+  // namespaces exist once added
+  fake.onCall((c) =>
+    c.cmd === 'ip' && c.args.join(' ') === '-j netns list'
+      ? {
+          stdout: JSON.stringify(
+            fake.calls
+              .filter((x) => x.args[0] === 'netns' && x.args[1] === 'add')
+              .map((x) => ({ name: x.args[2] })),
+          ),
+        }
+      : undefined,
+  );
+  client = inProcess(
+    createLocalPlugin({
+      cloud: 'lab-east',
+      controller: inProcessController(createFakeController()),
+      stateDir,
+      runner: fake,
+      internet,
+    }),
+  );
+});
+after(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+  await rm(`${RUN_DIR}/${internet}`, { recursive: true, force: true });
+});
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return ConnectError.from(e);
+  }
+};
+
+test('Describe names the plugin', async () => {
+  const d = await client.describe({});
+  assert.equal(d.name, 'local');
+  assert.ok(d.version);
+  assert.ok(d.capabilities.includes('vpn'));
+  assert.ok(Math.abs(Number(d.nowUnixMs) - Date.now()) < 5000);
+});
+
+test('CreateResource builds VPC and VM namespaces, deny-all first, then the link', async () => {
+  const r = await client.createResource({
+    deployment,
+    name: 'vm-a',
+    description: desc({ region: 'r1', command: 'sleep 100' }),
+  });
+  assert.deepEqual([r.name, r.uri, r.ip], ['vm-a', 'lab://lab-east/default/r1/vm-a', '10.0.0.2']);
+  const lines = fake.lines;
+  const at = (s: string) => lines.findIndex((l) => l.includes(s));
+  assert.ok(at('ip netns add sky.lab-east.r.default.r1') >= 0);
+  assert.ok(at('ip netns exec sky.lab-east.r.default.r1 ip addr replace 10.0.0.1/16 dev skybr0') >= 0);
+  const vmNs = 'sky.lab-east.v.default.r1.vm-a';
+  const nft = at(`ip netns exec ${vmNs} nft -f -`);
+  const veth = lines.findIndex((l) =>
+    /ip link add skyv[0-9a-f]{8} type veth peer name skyeth0 netns sky\.lab-east\.v\.default\.r1\.vm-a/.test(
+      l,
+    ),
+  );
+  assert.ok(nft >= 0 && veth > nft, 'the firewall is in place before the VM gets a link');
+  assert.match(fake.calls[nft]!.opts.input!, /policy drop/);
+  assert.ok(at(`ip netns exec ${vmNs} ip route replace default via 10.0.0.1 dev skyeth0`) >= 0);
+  const spawned = fake.calls.find((c) => c.detached)!;
+  assert.deepEqual([spawned.cmd, ...spawned.args], ['sh', '-c', 'sleep 100']);
+  assert.equal(spawned.opts.netns, vmNs);
+  // a second VM in the same region reuses the VPC
+  const b = await client.createResource({ deployment, name: 'vm-b', description: desc({ region: 'r1' }) });
+  assert.equal(b.ip, '10.0.0.3');
+  const used = await client.getUsedAddressSpaces({ deployments: [deployment] });
+  assert.deepEqual(
+    used.addressSpaceMappings.map((m) => [m.cloud, m.namespace, m.deployment, m.addressSpaces]),
+    [['lab-east', 'default', 'lab', ['10.0.0.0/16']]],
+  );
+});
+
+test('CreateResource refuses networking details with NETWORKING_NOT_ALLOWED, and bad names', async () => {
+  const e = await codeOf(
+    client.createResource({ deployment, name: 'x', description: desc({ region: 'r1', subnet: 's' }) }),
+  );
+  assert.equal(e?.code, Code.InvalidArgument);
+  assert.match(e!.rawMessage, /subnet/);
+  assert.equal(fake.calls.length, 0, 'nothing was run');
+  const bad = await codeOf(client.createResource({ deployment, name: 'a.b', description: desc({}) }));
+  assert.equal(bad?.code, Code.InvalidArgument);
+});
+
+test('permit rules render into the VM firewall; validation names the field', async () => {
+  const r = await client.createResource({ deployment, name: 'vm-a', description: desc({ region: 'r1' }) });
+  const rule = {
+    name: 'web',
+    targets: ['10.9.0.0/16'],
+    direction: Direction.INBOUND,
+    srcPort: -1,
+    dstPort: 80,
+    protocol: 6,
+    tags: ['web'],
+  };
+  await client.addPermitListRules({ namespace: 'default', resource: r.uri, rules: [rule] });
+  const last = fake.calls.filter((c) => c.args.join(' ') === '-f -').at(-1)!;
+  assert.match(
+    last.opts.input!,
+    /chain input \{[^}]*ip saddr 10\.9\.0\.0\/16 meta l4proto tcp th dport 80 ct state new counter accept comment "n=web;t=web"/,
+  );
+  for (const [patch, field] of [
+    [{ dstPort: 70000 }, 'dst_port'],
+    [{ protocol: 1 }, 'protocol'],
+    [{ targets: ['10.0.0.0/33'] }, 'targets[0]'],
+    [{ name: '' }, 'name'],
+  ] as const) {
+    const e = await codeOf(
+      client.addPermitListRules({ namespace: 'default', resource: r.uri, rules: [{ ...rule, ...patch }] }),
+    );
+    assert.equal(e?.code, Code.InvalidArgument, field);
+    assert.match(e!.rawMessage, new RegExp(field.replace(/[[\]]/g, '\\$&')));
+  }
+  const missing = await codeOf(
+    client.getPermitList({ namespace: 'default', resource: 'lab://lab-east/default/r1/nope' }),
+  );
+  assert.equal(missing?.code, Code.NotFound);
+});
+
+test('GetPermitList reads the live ruleset and keeps the caller spelling of targets', async () => {
+  const r = await client.createResource({ deployment, name: 'vm-a', description: desc({ region: 'r1' }) });
+  await client.addPermitListRules({
+    namespace: 'default',
+    resource: r.uri,
+    rules: [
+      {
+        name: 'dns',
+        targets: ['10.201.0.5/32'],
+        direction: Direction.OUTBOUND,
+        srcPort: -1,
+        dstPort: 53,
+        protocol: 17,
+        tags: [],
+      },
+    ],
+  });
+  fake.on('nft -j list table inet skyway', {
+    stdout: JSON.stringify({
+      nftables: [
+        {
+          rule: {
+            chain: 'output',
+            comment: 'n=dns;t=',
+            expr: [
+              {
+                match: {
+                  op: '==',
+                  left: { payload: { protocol: 'ip', field: 'daddr' } },
+                  right: '10.201.0.5',
+                },
+              },
+              { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 53 } },
+              { counter: { packets: 0, bytes: 0 } },
+            ],
+          },
+        },
+        {
+          rule: {
+            chain: 'input',
+            comment: 'n=added-by-hand;t=',
+            expr: [
+              {
+                match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.7.0.1' },
+              },
+            ],
+          },
+        },
+      ],
+    }),
+  });
+  const rules = (await client.getPermitList({ namespace: 'default', resource: r.uri })).rules;
+  assert.deepEqual(
+    rules.map((x) => [x.name, x.direction, x.targets, x.protocol, x.dstPort]),
+    [
+      ['dns', Direction.OUTBOUND, ['10.201.0.5/32'], 17, 53],
+      ['added-by-hand', Direction.INBOUND, ['10.7.0.1'], -1, -1],
+    ],
+  );
+});
+
+test('a target in another VPC of the cloud peers the two routers', async () => {
+  const a = await client.createResource({ deployment, name: 'a', description: desc({ region: 'r1' }) });
+  const c = await client.createResource({ deployment, name: 'c', description: desc({ region: 'r2' }) });
+  assert.equal(c.ip, '10.1.0.2');
+  const before = fake.lines.length;
+  await client.addPermitListRules({
+    namespace: 'default',
+    resource: a.uri,
+    rules: [
+      {
+        name: 'from-c',
+        targets: [c.ip],
+        direction: Direction.INBOUND,
+        srcPort: -1,
+        dstPort: -1,
+        protocol: -1,
+        tags: [],
+      },
+    ],
+  });
+  const peering = fake.lines.slice(before);
+  assert.ok(
+    peering.some((l) =>
+      /sky\.lab-east\.r\.default\.r1 ip link add skyp[0-9a-f]{8} type veth peer name skyp[0-9a-f]{8} netns sky\.lab-east\.r\.default\.r2/.test(
+        l,
+      ),
+    ),
+  );
+  assert.ok(
+    peering.some((l) =>
+      /r\.default\.r1 ip route replace 10\.1\.0\.0\/16 via 10\.1\.0\.1 dev skyp[0-9a-f]{8} onlink/.test(l),
+    ),
+  );
+  assert.ok(
+    peering.some((l) =>
+      /r\.default\.r2 ip route replace 10\.0\.0\.0\/16 via 10\.0\.0\.1 dev skyp[0-9a-f]{8} onlink/.test(l),
+    ),
+  );
+  // peering happens once
+  const n = fake.lines.length;
+  await client.addPermitListRules({
+    namespace: 'default',
+    resource: a.uri,
+    rules: [
+      {
+        name: 'again',
+        targets: [c.ip],
+        direction: Direction.INBOUND,
+        srcPort: -1,
+        dstPort: -1,
+        protocol: -1,
+        tags: [],
+      },
+    ],
+  });
+  assert.ok(!fake.lines.slice(n).some((l) => l.includes('skyp')));
+});
+
+test('CreateVpnGateway: public address on the internet, peering address on the hub; used ASNs and peering IPs', async () => {
+  await client.createResource({ deployment, name: 'a', description: desc({ region: 'r1' }) });
+  const gw = await client.createVpnGateway({
+    deployment,
+    cloud: 'lab-west',
+    bgpPeeringIpAddresses: ['169.254.21.1'],
+    asn: 65010,
+  });
+  assert.equal(gw.asn, 65010);
+  assert.match(gw.gatewayIpAddresses[0]!, /^198\.1[89]\.\d+\.\d+$/);
+  const again = await client.createVpnGateway({
+    deployment,
+    cloud: 'lab-west',
+    bgpPeeringIpAddresses: ['169.254.21.1'],
+    asn: 65010,
+  });
+  assert.deepEqual(again.gatewayIpAddresses, gw.gatewayIpAddresses);
+  const t = 'sky.lab-east.t.default.lab-west';
+  assert.ok(
+    fake.lines.includes(`ip netns exec ${t} ip addr replace ${gw.gatewayIpAddresses[0]}/15 dev skyeth0`),
+  );
+  assert.ok(
+    fake.lines.some((l) =>
+      /sky\.lab-east\.h\.default ip addr replace 169\.254\.21\.1\/30 dev skyt[0-9a-f]{8}/.test(l),
+    ),
+  );
+  assert.ok(
+    fake.lines.includes(
+      `ip netns exec ${t} ip route replace 10.0.0.0/16 via 169.254.21.1 dev skyhub0 onlink`,
+    ),
+  );
+  assert.deepEqual((await client.getUsedAsns({ deployments: [deployment] })).asns, [65010]);
+  assert.deepEqual((await client.getUsedBgpPeeringIpAddresses({ deployments: [deployment] })).ipAddresses, [
+    '169.254.21.1',
+  ]);
+  const self = await codeOf(
+    client.createVpnGateway({
+      deployment,
+      cloud: 'lab-east',
+      bgpPeeringIpAddresses: ['169.254.21.1'],
+      asn: 1,
+    }),
+  );
+  assert.equal(self?.code, Code.InvalidArgument);
+  const noGw = await codeOf(
+    client.createVpnConnections({
+      deployment,
+      cloud: 'lab-north',
+      asn: 65020,
+      gatewayIpAddresses: ['198.18.0.20'],
+      bgpIpAddresses: ['169.254.22.2'],
+      sharedKey: 'k',
+    }),
+  );
+  assert.equal(noGw?.code, Code.FailedPrecondition);
+  const badKey = await codeOf(
+    client.createVpnConnections({
+      deployment,
+      cloud: 'lab-west',
+      asn: 65020,
+      gatewayIpAddresses: ['198.18.0.20'],
+      bgpIpAddresses: ['169.254.21.2'],
+      sharedKey: 'a"b',
+    }),
+  );
+  assert.equal(badKey?.code, Code.InvalidArgument);
+  assert.ok(!badKey!.rawMessage.includes('a"b'), 'the key is not echoed');
+});
+
+test('ListResources reports state from the kernel; DeleteResource is idempotent', async () => {
+  const a = await client.createResource({ deployment, name: 'a', description: desc({ region: 'r1' }) });
+  let list = await client.listResources({ deployments: [deployment] });
+  assert.deepEqual(
+    list.resources.map((r) => [r.name, r.state, r.addressSpace, r.deployment]),
+    [['a', 'running', '10.0.0.0/16', 'lab']],
+  );
+  await client.deleteResource({ deployment, resource: a.uri });
+  assert.ok(fake.lines.includes('ip netns del sky.lab-east.v.default.r1.a'));
+  await client.deleteResource({ deployment, resource: a.uri });
+  list = await client.listResources({ deployments: [deployment] });
+  assert.equal(list.resources.length, 0);
+});
