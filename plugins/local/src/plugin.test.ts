@@ -1,12 +1,13 @@
 // Unit tests of the lab cloud with a FakeRunner: no root, no namespaces; we
 // check what it would run and what it records.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { after, beforeEach, test } from 'node:test';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { FakeRunner, RUN_DIR } from '@skyway/dataplane';
 import { createFakeController, inProcess, inProcessController, type PluginClient } from '@skyway/plugin-sdk';
-import { Direction } from '@skyway/proto/plugin';
+import { Direction, type PermitListRuleSchema } from '@skyway/proto/plugin';
 import { createLocalPlugin } from './plugin.js';
 
 const stateDir = `/tmp/skyway-unit-${process.pid}`;
@@ -35,7 +36,7 @@ beforeEach(async () => {
   );
   client = inProcess(
     createLocalPlugin({
-      cloud: 'lab-east',
+      cloud: 'labunit',
       controller: inProcessController(createFakeController()),
       stateDir,
       runner: fake,
@@ -46,6 +47,9 @@ beforeEach(async () => {
 after(async () => {
   await rm(stateDir, { recursive: true, force: true });
   await rm(`${RUN_DIR}/${internet}`, { recursive: true, force: true });
+  for (const d of await readdir(RUN_DIR).catch(() => [] as string[])) {
+    if (d.startsWith('sky.labunit.')) await rm(`${RUN_DIR}/${d}`, { recursive: true, force: true });
+  }
 });
 
 const codeOf = async (p: Promise<unknown>) => {
@@ -71,15 +75,15 @@ test('CreateResource builds VPC and VM namespaces, deny-all first, then the link
     name: 'vm-a',
     description: desc({ region: 'r1', command: 'sleep 100' }),
   });
-  assert.deepEqual([r.name, r.uri, r.ip], ['vm-a', 'lab://lab-east/default/r1/vm-a', '10.0.0.2']);
+  assert.deepEqual([r.name, r.uri, r.ip], ['vm-a', 'lab://labunit/default/r1/vm-a', '10.0.0.2']);
   const lines = fake.lines;
   const at = (s: string) => lines.findIndex((l) => l.includes(s));
-  assert.ok(at('ip netns add sky.lab-east.r.default.r1') >= 0);
-  assert.ok(at('ip netns exec sky.lab-east.r.default.r1 ip addr replace 10.0.0.1/16 dev skybr0') >= 0);
-  const vmNs = 'sky.lab-east.v.default.r1.vm-a';
+  assert.ok(at('ip netns add sky.labunit.r.default.r1') >= 0);
+  assert.ok(at('ip netns exec sky.labunit.r.default.r1 ip addr replace 10.0.0.1/16 dev skybr0') >= 0);
+  const vmNs = 'sky.labunit.v.default.r1.vm-a';
   const nft = at(`ip netns exec ${vmNs} nft -f -`);
   const veth = lines.findIndex((l) =>
-    /ip link add skyv[0-9a-f]{8} type veth peer name skyeth0 netns sky\.lab-east\.v\.default\.r1\.vm-a/.test(
+    /ip link add skyv[0-9a-f]{8} type veth peer name skyeth0 netns sky\.labunit\.v\.default\.r1\.vm-a/.test(
       l,
     ),
   );
@@ -95,7 +99,7 @@ test('CreateResource builds VPC and VM namespaces, deny-all first, then the link
   const used = await client.getUsedAddressSpaces({ deployments: [deployment] });
   assert.deepEqual(
     used.addressSpaceMappings.map((m) => [m.cloud, m.namespace, m.deployment, m.addressSpaces]),
-    [['lab-east', 'default', 'lab', ['10.0.0.0/16']]],
+    [['labunit', 'default', 'lab', ['10.0.0.0/16']]],
   );
 });
 
@@ -112,7 +116,7 @@ test('CreateResource refuses networking details with NETWORKING_NOT_ALLOWED, and
 
 test('permit rules render into the VM firewall; validation names the field', async () => {
   const r = await client.createResource({ deployment, name: 'vm-a', description: desc({ region: 'r1' }) });
-  const rule = {
+  const rule: MessageInitShape<typeof PermitListRuleSchema> = {
     name: 'web',
     targets: ['10.9.0.0/16'],
     direction: Direction.INBOUND,
@@ -127,12 +131,13 @@ test('permit rules render into the VM firewall; validation names the field', asy
     last.opts.input!,
     /chain input \{[^}]*ip saddr 10\.9\.0\.0\/16 meta l4proto tcp th dport 80 ct state new counter accept comment "n=web;t=web"/,
   );
-  for (const [patch, field] of [
+  const cases: [MessageInitShape<typeof PermitListRuleSchema>, string][] = [
     [{ dstPort: 70000 }, 'dst_port'],
     [{ protocol: 1 }, 'protocol'],
     [{ targets: ['10.0.0.0/33'] }, 'targets[0]'],
     [{ name: '' }, 'name'],
-  ] as const) {
+  ];
+  for (const [patch, field] of cases) {
     const e = await codeOf(
       client.addPermitListRules({ namespace: 'default', resource: r.uri, rules: [{ ...rule, ...patch }] }),
     );
@@ -140,7 +145,7 @@ test('permit rules render into the VM firewall; validation names the field', asy
     assert.match(e!.rawMessage, new RegExp(field.replace(/[[\]]/g, '\\$&')));
   }
   const missing = await codeOf(
-    client.getPermitList({ namespace: 'default', resource: 'lab://lab-east/default/r1/nope' }),
+    client.getPermitList({ namespace: 'default', resource: 'lab://labunit/default/r1/nope' }),
   );
   assert.equal(missing?.code, Code.NotFound);
 });
@@ -229,7 +234,7 @@ test('a target in another VPC of the cloud peers the two routers', async () => {
   const peering = fake.lines.slice(before);
   assert.ok(
     peering.some((l) =>
-      /sky\.lab-east\.r\.default\.r1 ip link add skyp[0-9a-f]{8} type veth peer name skyp[0-9a-f]{8} netns sky\.lab-east\.r\.default\.r2/.test(
+      /sky\.labunit\.r\.default\.r1 ip link add skyp[0-9a-f]{8} type veth peer name skyp[0-9a-f]{8} netns sky\.labunit\.r\.default\.r2/.test(
         l,
       ),
     ),
@@ -281,13 +286,13 @@ test('CreateVpnGateway: public address on the internet, peering address on the h
     asn: 65010,
   });
   assert.deepEqual(again.gatewayIpAddresses, gw.gatewayIpAddresses);
-  const t = 'sky.lab-east.t.default.lab-west';
+  const t = 'sky.labunit.t.default.lab-west';
   assert.ok(
     fake.lines.includes(`ip netns exec ${t} ip addr replace ${gw.gatewayIpAddresses[0]}/15 dev skyeth0`),
   );
   assert.ok(
     fake.lines.some((l) =>
-      /sky\.lab-east\.h\.default ip addr replace 169\.254\.21\.1\/30 dev skyt[0-9a-f]{8}/.test(l),
+      /sky\.labunit\.h\.default ip addr replace 169\.254\.21\.1\/30 dev skyt[0-9a-f]{8}/.test(l),
     ),
   );
   assert.ok(
@@ -302,7 +307,7 @@ test('CreateVpnGateway: public address on the internet, peering address on the h
   const self = await codeOf(
     client.createVpnGateway({
       deployment,
-      cloud: 'lab-east',
+      cloud: 'labunit',
       bgpPeeringIpAddresses: ['169.254.21.1'],
       asn: 1,
     }),
@@ -341,7 +346,7 @@ test('ListResources reports state from the kernel; DeleteResource is idempotent'
     [['a', 'running', '10.0.0.0/16', 'lab']],
   );
   await client.deleteResource({ deployment, resource: a.uri });
-  assert.ok(fake.lines.includes('ip netns del sky.lab-east.v.default.r1.a'));
+  assert.ok(fake.lines.includes('ip netns del sky.labunit.v.default.r1.a'));
   await client.deleteResource({ deployment, resource: a.uri });
   list = await client.listResources({ deployments: [deployment] });
   assert.equal(list.resources.length, 0);
