@@ -9,12 +9,17 @@ import * as https from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { isSkywayError } from '@skyway/core';
+import { failedPrecondition, isSkywayError } from '@skyway/core';
 import pino, { type Logger } from 'pino';
-import type { TokenService } from '../auth/tokens.js';
-import type { CertificateAuthority } from '../ca/ca.js';
+import type { RevocationList, TokenService } from '../auth/tokens.js';
+import { CertificateAuthority } from '../ca/ca.js';
 import { identityFromAltNames } from '../ca/identity.js';
-import type { CredentialRegistry } from '../ca/store.js';
+import {
+  type CredentialRegistry,
+  FileCaKeyStore,
+  FileCredentialRegistry,
+  MemoryCredentialRegistry,
+} from '../ca/store.js';
 import { statusOfKind } from '../http/errors.js';
 import { enrollmentHandler } from './enrollment.js';
 import { errorJson, ServiceProxy, sendError } from './proxy.js';
@@ -26,12 +31,17 @@ export const tunnelAlpn = 'skyway-tunnel/1';
 export const controllerVersion = '0.1.0';
 
 export interface TunnelEndpointOptions {
-  /** $SKYWAY_HOME: tunnel.json (addresses) is written there. */
+  /** $SKYWAY_HOME: the CA lives in ca/ (when `ca` is not given) and tunnel.json (addresses) is written here. */
   home?: string;
-  ca: CertificateAuthority;
+  /** The CA; default: opened (created on first start) under $home/ca. */
+  ca?: CertificateAuthority;
   tokens: TokenService;
-  /** Issued credentials and revocations (also the token service's revocation list). */
-  revocations: CredentialRegistry;
+  /**
+   * Issued credentials and revocations. Given a plain RevocationList (the
+   * controller's own), a file registry under $home/ca records what the tunnel
+   * issues, and both are consulted.
+   */
+  revocations?: CredentialRegistry | RevocationList;
   /** Listen address, default 127.0.0.1. */
   host?: string;
   tunnelPort: number;
@@ -51,6 +61,9 @@ export interface TunnelEndpoint {
   agents: AgentRegistry;
   urls: { tunnel: string; service: string; serverName: string };
   caPem: string;
+  ca: CertificateAuthority;
+  registry: CredentialRegistry;
+  tokens: TokenService;
   close(): Promise<void>;
 }
 
@@ -74,14 +87,27 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
         (wildcard ? [hostname(), 'localhost', '127.0.0.1'] : [host, 'localhost', '127.0.0.1']),
     ),
   ];
-  const serverCert = await opts.ca.issueServer({ names });
+  const given = opts.revocations;
+  const isRegistry = (r: unknown): r is CredentialRegistry =>
+    typeof (r as CredentialRegistry | undefined)?.record === 'function';
+  let registry: CredentialRegistry;
+  if (isRegistry(given)) registry = given;
+  else if (opts.home) registry = await FileCredentialRegistry.open(join(opts.home, 'ca'));
+  else registry = new MemoryCredentialRegistry();
+  const external = isRegistry(given) ? undefined : given;
+  const ca =
+    opts.ca ??
+    (opts.home
+      ? await CertificateAuthority.open({ store: new FileCaKeyStore(join(opts.home, 'ca')), registry })
+      : undefined);
+  if (!ca) throw failedPrecondition('the tunnel endpoint needs a CA or a home directory to keep one in');
+  const serverCert = await ca.issueServer({ names });
   const agents = new AgentRegistry();
-  const registry = opts.revocations;
 
   // --- tunnel port ---
   const enrollServer = http.createServer(
     enrollmentHandler({
-      ca: opts.ca,
+      ca,
       tokens: opts.tokens,
       registry,
       agentCertTtlMs: opts.agentCertTtlMs ?? 30 * 86_400_000,
@@ -95,7 +121,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     {
       cert: serverCert.certPem,
       key: serverCert.keyPem,
-      ca: opts.ca.certPem,
+      ca: ca.certPem,
       requestCert: true,
       rejectUnauthorized: false,
       ALPNProtocols: [tunnelAlpn, 'http/1.1'],
@@ -118,28 +144,38 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
         return refuse(`certificate rejected (${sock.authorizationError ?? 'none presented'})`);
       if (id?.kind !== 'agent') return refuse('not an agent certificate');
       if (registry.isRevokedSync(cert.serialNumber)) return refuse('agent certificate revoked');
-      sock.setNoDelay(true);
-      sock.setKeepAlive(true, keepaliveMs);
-      openAgentConnection(
-        sock,
-        { agent: id.agent, serial: cert.serialNumber },
-        { keepaliveMs, logger: log, controllerVersion },
-      )
-        .then((conn) => {
-          if (conn.session.destroyed) return;
-          agents.add(conn);
-          log.info(
-            { agent: conn.agent, remote: conn.remote, services: [...conn.serviceKeys] },
-            'agent connected',
-          );
-          conn.session.once('close', () => {
-            agents.remove(conn);
-            log.info({ agent: conn.agent, remote: conn.remote }, 'agent disconnected');
-          });
-        })
-        .catch((e) => refuse(`hello failed: ${(e as Error).message}`));
+      if (external) {
+        external.isRevoked(cert.serialNumber).then(
+          (revoked) =>
+            revoked ? refuse('agent certificate revoked') : admit(sock, id.agent, cert.serialNumber),
+          () => refuse('revocation check failed'),
+        );
+        return;
+      }
+      admit(sock, id.agent, cert.serialNumber);
     },
   );
+  const admit = (sock: tls.TLSSocket, agent: string, serial: string) => {
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, keepaliveMs);
+    openAgentConnection(sock, { agent, serial }, { keepaliveMs, logger: log, controllerVersion })
+      .then((conn) => {
+        if (conn.session.destroyed) return;
+        agents.add(conn);
+        log.info(
+          { agent: conn.agent, remote: conn.remote, services: [...conn.serviceKeys] },
+          'agent connected',
+        );
+        conn.session.once('close', () => {
+          agents.remove(conn);
+          log.info({ agent: conn.agent, remote: conn.remote }, 'agent disconnected');
+        });
+      })
+      .catch((e) => {
+        log.warn({ remote: sock.remoteAddress, why: (e as Error).message }, 'tunnel refused: hello failed');
+        sock.destroy();
+      });
+  };
   tunnelServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'tunnel TLS handshake failed'));
 
   // --- service port ---
@@ -154,7 +190,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     {
       cert: serverCert.certPem,
       key: serverCert.keyPem,
-      ca: opts.ca.certPem,
+      ca: ca.certPem,
       requestCert: true,
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
@@ -218,7 +254,10 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   return {
     agents,
     urls,
-    caPem: opts.ca.certPem,
+    caPem: ca.certPem,
+    ca,
+    registry,
+    tokens: opts.tokens,
     async close() {
       const closed = Promise.all([
         new Promise((r) => tunnelServer.close(r)),
