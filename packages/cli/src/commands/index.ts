@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerAgent } from './agent.js';
+import { registerCa } from './ca.js';
 import { registerConnection } from './connection.js';
 import { registerNamespace } from './namespace.js';
 import { registerPlugin } from './plugin.js';
@@ -18,6 +20,8 @@ const areas: Array<(program: Command) => void> = [
   registerConnection,
   registerToken,
   registerPlugin,
+  registerAgent,
+  registerCa,
 ];
 
 export function registerCommands(program: Command): void {
