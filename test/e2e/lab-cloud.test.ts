@@ -171,6 +171,8 @@ describe('lab cloud on real namespaces', { skip, timeout: 180_000 }, () => {
     assert.ok(!names.includes(vmNs('b')));
     const list = await client.listResources({ deployments: [deployment] });
     assert.deepEqual(list.resources.map((r) => r.name).sort(), ['a', 'c']);
+    const ps = (await runner.run('ps', ['-eo', 'args'])).stdout;
+    assert.ok(!ps.includes('from-b'), "b's command was killed with it");
     await client.deleteResource({ deployment, resource: vm.b!.uri });
   });
 

@@ -2,8 +2,10 @@
 // and an allow rule; two gateways with an IKEv2 PSK tunnel over kernel-libipsec
 // and eBGP over it exchanging prefixes; ESP (UDP 4500) counters grow.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
-import { Bird, Links, Netns, Nftables, Strongswan, teardown } from '@skyway/dataplane';
+import { Bird, isAlive, Links, Netns, Nftables, Strongswan, sleep, teardown } from '@skyway/dataplane';
 import {
   eventually,
   hasPing,
@@ -27,7 +29,31 @@ const nft = new Nftables(runner);
 describe('dataplane on real namespaces', { skip, timeout: 120_000 }, () => {
   after(async () => {
     await stopAll();
-    await teardown(runner, { prefix, dirs: ['a', 'b', 'c', 'd', 'inet'].map((n) => `/run/skyway/${ns(n)}`) });
+    await teardown(runner, {
+      prefix,
+      dirs: ['a', 'b', 'c', 'd', 'inet', 'crash'].map((n) => `/run/skyway/${ns(n)}`),
+    });
+  });
+
+  test('teardown after a crash: namespaces, processes in them, orphans from pid files, files', async () => {
+    const crash = ns('crash');
+    await netns.create(crash);
+    const dir = `/run/skyway/${crash}`;
+    await mkdir(dir, { recursive: true });
+    // one process found through the namespace, one whose namespace is already gone (pid file only)
+    const inNs = await runner.spawnDetached('sleep', ['300'], { netns: crash });
+    const orphanNs = ns('orphan');
+    await netns.create(orphanNs);
+    const orphan = await runner.spawnDetached('sleep', ['301'], { netns: orphanNs });
+    await writeFile(`${dir}/orphan.pid`, `${orphan}\n`);
+    await runner.run('ip', ['netns', 'del', orphanNs]);
+    await sleep(200);
+    assert.ok(isAlive(inNs) && isAlive(orphan));
+    const report = await teardown(runner, { prefix: `${prefix}crash`, dirs: [dir] });
+    assert.deepEqual(report.netns, [crash]);
+    await eventually('both processes gone', async () => !isAlive(inNs) && !isAlive(orphan), 5000);
+    assert.equal(existsSync(dir), false);
+    assert.ok(!(await netns.list()).includes(crash));
   });
 
   test('nftables: default drop blocks a TCP connect, an allow rule passes exactly it', async () => {

@@ -231,6 +231,59 @@ describe('two lab clouds with a VPN', { skip, timeout: 240_000 }, () => {
     console.log(`# ${esp.length} ESP-in-UDP/4500 packets captured, ESP bytes in +${inAfter - inBefore}`);
   });
 
+  test('throughput over the VPN (informational, iperf3)', {
+    skip: !existsSync('/usr/bin/iperf3'),
+  }, async () => {
+    const port = 5201;
+    await clients.east!.addPermitListRules({
+      namespace: 'default',
+      resource: vms.east!.uri,
+      rules: [
+        {
+          name: 'iperf-out',
+          targets: [vms.west!.ip],
+          direction: Direction.OUTBOUND,
+          srcPort: -1,
+          dstPort: port,
+          protocol: 6,
+          tags: [],
+        },
+      ],
+    });
+    await clients.west!.addPermitListRules({
+      namespace: 'default',
+      resource: vms.west!.uri,
+      rules: [
+        {
+          name: 'iperf-in',
+          targets: [vms.east!.ip],
+          direction: Direction.INBOUND,
+          srcPort: -1,
+          dstPort: port,
+          protocol: 6,
+          tags: [],
+        },
+      ],
+    });
+    const server = spawn('ip', ['netns', 'exec', vmNs('west'), 'iperf3', '-s', '-1', '-p', String(port)], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      await sleep(500);
+      const r = await runner.run('iperf3', ['-c', vms.west!.ip, '-p', String(port), '-t', '3', '-J'], {
+        netns: vmNs('east'),
+        timeoutMs: 20_000,
+      });
+      const bps = (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end
+        .sum_received.bits_per_second;
+      console.log(`# iperf3 east -> west over IKEv2/libipsec: ${(bps / 1e6).toFixed(0)} Mbit/s`);
+      assert.ok(bps > 1e6, 'more than 1 Mbit/s');
+    } finally {
+      await killPids([server.pid!]);
+    }
+  });
+
   test('DeleteVpnConnections takes the tunnel and the learned routes down', async () => {
     await clients.east!.deleteVpnConnections({ deployment, cloud: clouds.west });
     await clients.east!.deleteVpnConnections({ deployment, cloud: clouds.west });

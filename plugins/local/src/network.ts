@@ -232,8 +232,10 @@ export class LabNetwork {
       { name, localAddr: g.publicIp, remoteAddr: c.remoteGatewayIps[0]!, psk, startAction: 'trap' },
     ]);
     await this.syncBird(g.namespace, gateways, vpcs);
-    // Bring the tunnel up now rather than on the first packet; the far side may not be ready yet.
-    void this.ipsec.initiate(g.tunnel, name, 5).catch(() => false);
+    // Bring the tunnel up now rather than on the first packet (the far side may not be
+    // ready yet: the trap policy retries); not again when it is up already.
+    const up = (await this.ipsec.listSas(g.tunnel).catch(() => [])).some((sa) => sa.state === 'ESTABLISHED');
+    if (!up) void this.ipsec.initiate(g.tunnel, name, 5).catch(() => false);
   }
 
   async disconnect(g: GatewayState, gateways: GatewayState[], vpcs: VpcState[]): Promise<void> {
