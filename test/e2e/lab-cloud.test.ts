@@ -127,6 +127,14 @@ describe('lab cloud on real namespaces', { skip, timeout: 180_000 }, () => {
     await del('b', ['web-out', 'ping-out']);
   });
 
+  test('tag lists longer than an nftables comment still round-trip', async () => {
+    const tags = Array.from({ length: 12 }, (_, i) => `team-${i}-${'x'.repeat(20)}`);
+    await add('a', [{ ...rule('many-tags', Direction.INBOUND, vm.b!.ip, 6, 9999), tags }]);
+    const got = (await client.getPermitList({ namespace: 'default', resource: vm.a!.uri })).rules;
+    assert.deepEqual(got.find((r) => r.name === 'many-tags')?.tags, tags);
+    await del('a', ['many-tags']);
+  });
+
   test('INBOUND-only does not allow new outbound connections', async () => {
     // b accepts anything from a; only a's own firewall decides
     await add('b', [{ ...rule('all-from-a', Direction.INBOUND, vm.a!.ip, -1), targets: [vm.a!.ip] }]);

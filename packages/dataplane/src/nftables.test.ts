@@ -114,7 +114,7 @@ test('rejects bad targets, ports on icmp, duplicate names and long comments', ()
   assert.throws(() => renderTable([{ ...web, targets: ['10.0.0.300'] }]), /not an IPv4/);
   assert.throws(() => renderTable([{ ...web, protocol: 1 }]), /ports need protocol/);
   assert.throws(() => renderTable([web, web]), /duplicate/);
-  assert.throws(() => renderTable([{ ...web, tags: ['x'.repeat(200)] }]), /comments hold/);
+  assert.throws(() => renderTable([{ ...web, name: 'x'.repeat(200) }]), /comments hold/);
 });
 
 test('comments round-trip names and tags with separators', () => {
@@ -122,6 +122,9 @@ test('comments round-trip names and tags with separators', () => {
   assert.ok(!c.includes('"'));
   assert.deepEqual(decodeComment(c), { name: 'a;b', tags: ['x,y', 'z"q'] });
   assert.equal(decodeComment('something else'), undefined);
+  const long = encodeComment('web', ['t'.repeat(80), 'u'.repeat(80)]);
+  assert.equal(long, 'n=web;x=2');
+  assert.deepEqual(decodeComment(long), { name: 'web', tags: [], tagsWithheld: true });
 });
 
 test('targets are normalized the way nft prints them', () => {

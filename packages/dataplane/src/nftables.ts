@@ -32,26 +32,39 @@ export interface RuleCounters {
 export interface ReadRule extends FilterRule {
   packets: number;
   bytes: number;
+  /** The tags did not fit in the comment (see encodeComment); look them up where they were kept. */
+  tagsWithheld?: boolean;
 }
 
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const PROTO_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132 };
 const MAX_COMMENT = 127;
 
+/**
+ * `n=<name>;t=<tag>,<tag>` (URI-encoded). nftables keeps at most 127 bytes of
+ * comment: when the tags do not fit they are withheld (`n=<name>;x=<count>`)
+ * and the caller keeps them elsewhere; only a name that alone does not fit is refused.
+ */
 export function encodeComment(name: string, tags: string[]): string {
   const c = `n=${encodeURIComponent(name)};t=${tags.map(encodeURIComponent).join(',')}`;
-  if (c.length > MAX_COMMENT) {
+  if (c.length <= MAX_COMMENT) return c;
+  const short = `n=${encodeURIComponent(name)};x=${tags.length}`;
+  if (short.length > MAX_COMMENT) {
     throw new Error(
-      `rule ${JSON.stringify(name)}: name and tags need ${c.length} bytes, nftables comments hold ${MAX_COMMENT}`,
+      `rule name ${JSON.stringify(name)} needs ${short.length} bytes, nftables comments hold ${MAX_COMMENT}`,
     );
   }
-  return c;
+  return short;
 }
 
-export function decodeComment(c: string | undefined): { name: string; tags: string[] } | undefined {
-  const m = /^n=([^;]*);t=(.*)$/.exec(c ?? '');
+export function decodeComment(
+  c: string | undefined,
+): { name: string; tags: string[]; tagsWithheld?: boolean } | undefined {
+  const m = /^n=([^;]*);(t|x)=(.*)$/.exec(c ?? '');
   if (!m) return undefined;
-  return { name: decodeURIComponent(m[1]!), tags: m[2] ? m[2].split(',').map(decodeURIComponent) : [] };
+  const name = decodeURIComponent(m[1]!);
+  if (m[2] === 'x') return { name, tags: [], tagsWithheld: true };
+  return { name, tags: m[3] ? m[3].split(',').map(decodeURIComponent) : [] };
 }
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
@@ -189,6 +202,7 @@ export function parseTable(json: string): ReadRule[] {
     const r: ReadRule = {
       name: meta.name,
       tags: meta.tags,
+      ...(meta.tagsWithheld ? { tagsWithheld: true } : {}),
       direction: rule.chain === 'output' ? 'out' : 'in',
       targets: [],
       protocol: -1,

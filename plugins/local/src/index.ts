@@ -1,6 +1,6 @@
 export { APT_LINE, checkHost } from './checks.js';
 export { LabNames, parseUri } from './names.js';
-export { LabNetwork } from './network.js';
+export { destroyAllLabs, LabNetwork } from './network.js';
 export {
   CAPABILITIES,
   createLocalPlugin,

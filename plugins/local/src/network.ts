@@ -291,3 +291,27 @@ export class LabNetwork {
 
 /** swanctl connection name for a remote cloud. */
 export const connName = (remote: string) => `to_${remote.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+/**
+ * Removes every lab cloud on this host (`skyway lab destroy` without a cloud
+ * name): all `sky.` namespaces with their processes, their run directories,
+ * and the state directories under /run/skyway that hold a lab state.json.
+ * Namespaces of other Skyway parts (other prefixes) are left alone.
+ */
+export async function destroyAllLabs(runner: CommandRunner): Promise<void> {
+  const { teardown } = await import('@skyway/dataplane');
+  const entries = await readdir(RUN_DIR).catch(() => [] as string[]);
+  const dirs: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith('sky.')) dirs.push(`${RUN_DIR}/${e}`);
+    else if (
+      await readFile(`${RUN_DIR}/${e}/state.json`, 'utf8').then(
+        (t) => /"vpcs"/.test(t),
+        () => false,
+      )
+    ) {
+      dirs.push(`${RUN_DIR}/${e}`);
+    }
+  }
+  await teardown(runner, { prefix: 'sky.', dirs });
+}

@@ -37,7 +37,7 @@ export function checkRule(r: PermitListRule, field: string): StoredRule {
   try {
     encodeComment(r.name, r.tags);
   } catch (e) {
-    throw invalid(`${field}: ${(e as Error).message}`, `${field}.tags`);
+    throw invalid(`${field}: ${(e as Error).message}`, `${field}.name`);
   }
   return {
     name: r.name,
@@ -84,6 +84,6 @@ export function fromReadRule(live: ReadRule, stored: StoredRule | undefined): Pe
     srcPort: live.srcPort,
     dstPort: live.dstPort,
     protocol: live.protocol,
-    tags: live.tags,
+    tags: live.tagsWithheld && stored ? [...stored.tags] : live.tags,
   });
 }
