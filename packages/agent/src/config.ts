@@ -10,6 +10,8 @@ export interface AgentConfigFile {
   bundle?: string;
   annotations?: Record<string, string>;
   keepaliveMs?: number;
+  /** Reconnect backoff: first delay and cap, in milliseconds. */
+  backoff?: { baseMs?: number; maxMs?: number };
   services?: ServiceConfig[];
 }
 

@@ -58,6 +58,7 @@ export function registerAgent(program: Command): void {
       services: cfg.services ?? [],
       annotations: cfg.annotations,
       keepaliveMs: cfg.keepaliveMs,
+      backoff: cfg.backoff,
       logger,
     });
     const stop = async () => {

@@ -44,6 +44,8 @@ export interface TunnelEndpointOptions {
   revocations?: CredentialRegistry | RevocationList;
   /** Listen address, default 127.0.0.1. */
   host?: string;
+  /** Listen address of the service port when it differs from `host` (agents and callers on different networks). */
+  serviceHost?: string;
   tunnelPort: number;
   servicePort: number;
   /** Names on the controller's TLS certificate; the first is the one agents and callers use. */
@@ -234,7 +236,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   const tunnelPort = await listen(tunnelServer, opts.tunnelPort, host);
   let servicePort: number;
   try {
-    servicePort = await listen(serviceServer, opts.servicePort, host);
+    servicePort = await listen(serviceServer, opts.servicePort, opts.serviceHost ?? host);
   } catch (e) {
     tunnelServer.close();
     throw e;
@@ -243,7 +245,9 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   const fmt = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const urls = {
     tunnel: opts.publicTunnelAddress ?? `${fmt(wildcard ? hostname() : host)}:${tunnelPort}`,
-    service: opts.publicServiceUrl ?? `https://${fmt(wildcard ? hostname() : host)}:${servicePort}`,
+    service:
+      opts.publicServiceUrl ??
+      `https://${fmt(wildcard ? hostname() : (opts.serviceHost ?? host))}:${servicePort}`,
     serverName,
   };
   if (opts.home) {

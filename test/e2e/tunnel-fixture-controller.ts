@@ -1,0 +1,52 @@
+// A controller with only the tunnel (endpoint + control API), run as its own
+// process by the tunnel end-to-end tests and the benchmark. Prints one JSON
+// line when ready.
+import { join } from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { TokenService } from '../../packages/controller/src/auth/tokens.js';
+import { FileCredentialRegistry } from '../../packages/controller/src/ca/store.js';
+import { installAuth } from '../../packages/controller/src/http/auth.js';
+import { handleError } from '../../packages/controller/src/http/errors.js';
+import { makeAgentRoutes, startTunnelEndpoint } from '../../packages/controller/src/tunnel/index.js';
+
+const env = (k: string, d?: string) => process.env[k] ?? d ?? '';
+const home = env('SKY_HOME');
+const tunnelHost = env('SKY_TUNNEL_HOST', '127.0.0.1');
+const logger = pino({ level: env('SKY_LOG', 'warn') }, pino.destination(2));
+const registry = await FileCredentialRegistry.open(join(home, 'ca'));
+const tokens = await TokenService.open({ keyFile: join(home, 'tokens.key'), revocations: registry });
+const endpoint = await startTunnelEndpoint({
+  home,
+  tokens,
+  revocations: registry,
+  host: tunnelHost,
+  serviceHost: '127.0.0.1',
+  tunnelPort: Number(env('SKY_TUNNEL_PORT', '0')),
+  servicePort: Number(env('SKY_SERVICE_PORT', '0')),
+  serverNames: ['localhost', tunnelHost, '127.0.0.1'],
+  keepaliveMs: Number(env('SKY_KEEPALIVE_MS', '2000')),
+  logger,
+});
+const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+app.setErrorHandler(handleError);
+installAuth(app, tokens);
+await app.register(makeAgentRoutes(endpoint), { prefix: '/api/v1' });
+await app.listen({ host: '127.0.0.1', port: Number(env('SKY_API_PORT', '0')) });
+const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+const admin = await tokens.issue({
+  subject: 'e2e-admin',
+  scope: { kind: 'api', role: 'admin', namespaces: ['*'] },
+  ttlMs: 3_600_000,
+});
+process.stdout.write(
+  `${JSON.stringify({ ready: true, pid: process.pid, urls: endpoint.urls, api, adminToken: admin.token, ca: endpoint.caPem })}\n`,
+);
+const stop = async () => {
+  await app.close();
+  await endpoint.close();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
