@@ -210,3 +210,30 @@ test('lists the agent with its hello and stats', async () => {
   const s = (await c!.fetchStats()) as { services: Array<{ requests: number }> };
   assert.ok(s.services.length > 0);
 });
+
+test('enrollment: clock skew over 5 minutes is refused and says so; join tokens are single use; renewal works', async () => {
+  const { IdentityStore } = await import('@skyway/agent');
+  const store = new IdentityStore(join(home, 'agent-skew'));
+  const { bundle } = await issueEnrollmentBundle(deps, 'edge-skew');
+  await assert.rejects(store.enroll(bundle, Date.now() + 6 * 60_000), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'CLOCK_SKEW');
+    assert.match(e.message, /clock skew/);
+    assert.match(e.message, /5 minutes/);
+    return true;
+  });
+  // The refused attempt did not burn the token; the first real one does.
+  const id = await store.enroll(bundle);
+  assert.equal(id.agent, 'edge-skew');
+  await assert.rejects(
+    new IdentityStore(join(home, 'agent-skew2')).enroll(bundle),
+    /already been used|revoked/,
+  );
+  const renewed = await store.renew(id);
+  assert.notEqual(renewed.cert, id.cert);
+  assert.notEqual(renewed.key, id.key);
+  assert.ok(renewed.notAfter >= id.notAfter);
+  // A revoked agent certificate can neither renew nor connect.
+  const { X509Certificate } = await import('node:crypto');
+  await registry.revoke(new X509Certificate(renewed.cert).serialNumber);
+  await assert.rejects(store.renew(renewed), /revoked/);
+});

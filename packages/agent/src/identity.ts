@@ -87,14 +87,15 @@ function postJson(
           try {
             parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           } catch {}
-          if ((res.statusCode ?? 500) >= 400)
+          if ((res.statusCode ?? 500) >= 400) {
+            const err = (parsed.error ?? parsed) as Record<string, unknown>;
             reject(
               new EnrollmentError(
-                String(parsed.code ?? res.statusCode),
-                String(parsed.message ?? `controller answered ${res.statusCode}`),
+                String(err.code ?? res.statusCode),
+                String(err.message ?? `controller answered ${res.statusCode}`),
               ),
             );
-          else resolve(parsed);
+          } else resolve(parsed);
         });
         res.on('error', reject);
       },
