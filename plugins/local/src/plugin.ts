@@ -74,11 +74,14 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
   const locked = <T>(fn: (s: LabState) => Promise<T>) =>
     serialized(`cloud:${stateDir}`, async () => fn(await stateFile.load()));
 
-  const findVm = (s: LabState, uri: string, field = 'resource'): VmState => {
+  const lookupVm = (s: LabState, uri: string, field = 'resource'): VmState | undefined => {
     const ref = parseUri(uri, field);
     if (ref.cloud !== cloud)
       throw notFound(`${field} "${uri}" belongs to cloud "${ref.cloud}", this is "${cloud}"`);
-    const vm = s.vms[vmKey(ref.namespace, ref.region, ref.name)];
+    return s.vms[vmKey(ref.namespace, ref.region, ref.name)];
+  };
+  const findVm = (s: LabState, uri: string, field = 'resource'): VmState => {
+    const vm = lookupVm(s, uri, field);
     if (!vm) throw notFound(`no resource "${uri}"`);
     return vm;
   };
@@ -230,14 +233,8 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
     async deleteResource(req) {
       requireDeployment(req.deployment);
       return locked(async (s) => {
-        let vm: VmState;
-        try {
-          vm = findVm(s, req.resource);
-        } catch (e) {
-          if ((e as { code?: number }).code !== undefined && /no resource/.test((e as Error).message))
-            return {};
-          throw e;
-        }
+        const vm = lookupVm(s, req.resource);
+        if (!vm) return {};
         await net.deleteVm(vm);
         delete s.vms[vmKey(vm.namespace, vm.region, vm.name)];
         await stateFile.save(s);
