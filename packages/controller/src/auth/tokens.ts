@@ -114,8 +114,13 @@ export class TokenService {
     };
   }
 
+  /** Tokens whose signature was checked already: ECDSA verification costs more than the request it guards. */
+  private readonly verified = new Map<string, JWTPayload>();
+
   /** Verifies signature, expiry, issue time and revocation; throws Unauthenticated (or CLOCK_SKEW). */
   async verify(token: string): Promise<TokenClaims> {
+    const cached = this.verified.get(token);
+    if (cached && (cached.exp as number) * 1000 > this.now()) return this.accept(cached);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, {
@@ -129,6 +134,13 @@ export class TokenService {
         throw unauthenticated('token has expired; ask an admin for a new one');
       throw unauthenticated('token is not valid (bad signature, format or claims)');
     }
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(token, payload);
+    return this.accept(payload);
+  }
+
+  /** The checks that are cheap enough to repeat on every request: issue time and revocation. */
+  private async accept(payload: JWTPayload): Promise<TokenClaims> {
     const issuedAt = (payload.iat as number) * 1000;
     if (issuedAt - this.now() > maxClockSkewMs) {
       throw failedPrecondition(

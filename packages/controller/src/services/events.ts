@@ -35,7 +35,8 @@ export class EventBus {
     this.emitter.emit('event', event);
     if (++this.sinceprune >= 1000) {
       this.sinceprune = 0;
-      await this.store.pruneEvents(retained);
+      // Not awaited: `publish` may run inside a transaction that holds the only SQLite connection.
+      setImmediate(() => this.store.pruneEvents(retained).catch(() => {}));
     }
     return event;
   }

@@ -44,3 +44,29 @@ export async function openDb(location: string): Promise<OpenedDb> {
   }
   return opened;
 }
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running for the
+ * small queries the controller makes. Statements are reused by SQL text (the
+ * dialect runs one query at a time on its single connection, so sharing is safe).
+ */
+function withStatementCache(db: SQLite.Database, limit = 1000): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          let stmt = cache.get(sql);
+          if (!stmt) {
+            if (cache.size >= limit) cache.clear();
+            stmt = target.prepare(sql);
+            cache.set(sql, stmt);
+          }
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

@@ -169,14 +169,12 @@ export class Store {
       .insertInto('tags')
       .values(values)
       .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({
-            uri: values.uri,
-            ip: values.ip,
-            members: values.members,
-            updated_at: values.updated_at,
-          }),
+        oc.column('name').doUpdateSet({
+          uri: values.uri,
+          ip: values.ip,
+          members: values.members,
+          updated_at: values.updated_at,
+        }),
       )
       .execute();
     await this.q.deleteFrom('tag_edges').where('parent', '=', tag.name).execute();
