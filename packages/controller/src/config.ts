@@ -55,7 +55,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   const pools = (obj.address_pools ?? ['10.0.0.0/8']) as unknown[];
   if (!Array.isArray(pools) || pools.length === 0)
     throw fail('address_pools', 'must be a non-empty list of CIDRs');
-  pools.forEach((p, i) => parseCidr(String(p), `address_pools[${i}]`));
+  for (const [i, p] of pools.entries()) parseCidr(String(p), `address_pools[${i}]`);
   const plugins = (obj.plugins ?? []) as unknown[];
   if (!Array.isArray(plugins)) throw fail('plugins', 'must be a list of descriptor files');
   const namespaces: ControllerConfig['namespaces'] = {};

@@ -3,11 +3,13 @@
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { create } from '@bufbuild/protobuf';
 import {
   Code,
   ConnectError,
   type ConnectRouter,
   createClient,
+  createHandlerContext,
   createRouterTransport,
   type Interceptor,
 } from '@connectrpc/connect';
@@ -125,7 +127,26 @@ export const connectController = (opts: { url: string; token: string; tls?: TlsF
 
 /** The same client interface as connect(), calling the implementation in this process. */
 export function inProcess(impl: CloudPluginImpl): PluginClient {
-  return createClient(CloudPlugin, createRouterTransport(pluginRoutes(impl)));
+  // Calls the implementation directly: no serialization, the same error mapping as over gRPC.
+  const mapped = mapErrors(impl) as unknown as Record<
+    string,
+    (req: unknown, ctx: unknown) => Promise<unknown>
+  >;
+  const client: Record<string, (req?: unknown) => Promise<unknown>> = {};
+  for (const method of CloudPlugin.methods) {
+    client[method.localName] = async (req = {}) => {
+      const ctx = createHandlerContext({
+        service: CloudPlugin,
+        method,
+        protocolName: 'in-process',
+        requestMethod: 'POST',
+        url: `in-process:/${CloudPlugin.typeName}/${method.name}`,
+      });
+      const res = await mapped[method.localName]!(create(method.input, req as never), ctx);
+      return create(method.output, res as never);
+    };
+  }
+  return client as unknown as PluginClient;
 }
 
 /** An in-process controller client, for trusted plugins and tests. */

@@ -124,9 +124,19 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
           send(e);
         }
       });
-      if (since >= 0) for (const e of await events.since(since)) (last = e.id), send(e);
+      if (since >= 0) {
+        for (const e of await events.since(since)) {
+          last = e.id;
+          send(e);
+        }
+      }
       replaying = false;
-      for (const e of buffered) if (e.id > last) (last = e.id), send(e);
+      for (const e of buffered) {
+        if (e.id > last) {
+          last = e.id;
+          send(e);
+        }
+      }
       res.write(': connected\n\n');
       const heartbeat = setInterval(() => res.write(': keepalive\n\n'), 15_000);
       req.raw.on('close', () => {
