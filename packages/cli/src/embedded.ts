@@ -34,5 +34,11 @@ export function resolveConfig(home: string, file?: string, listen?: string): Con
 
 /** Plugins that run inside the controller process (trusted). */
 export const inProcessPlugins: Record<string, InProcessFactory> = {
-  local: ({ cloud, controller }) => createLocalPlugin({ cloud, controller }),
+  local: ({ cloud, controller, config }) =>
+    createLocalPlugin({
+      cloud,
+      controller,
+      ...(typeof config.stateDir === 'string' ? { stateDir: config.stateDir } : {}),
+      ...(typeof config.internet === 'string' ? { internet: config.internet } : {}),
+    }),
 };

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
 import { registerCa } from './ca.js';
 import { registerConnection } from './connection.js';
+import { registerDemo } from './demo.js';
+import { registerLab } from './lab.js';
 import { registerNamespace } from './namespace.js';
 import { registerPlugin } from './plugin.js';
 import { registerResource } from './resource.js';
@@ -13,6 +15,8 @@ import { registerToken } from './token.js';
 /** Each entry adds one API area's verbs to the program. */
 const areas: Array<(program: Command) => void> = [
   registerServe,
+  registerDemo,
+  registerLab,
   registerNamespace,
   registerResource,
   registerRule,
