@@ -15,6 +15,13 @@ export const statusOfKind: Record<ErrorKind, number> = {
   Unavailable: 503,
 };
 
+/** Codes only the HTTP layer produces (not domain errors), listed in docs/errors.md too. */
+export const httpOnlyCodes = {
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  INTERNAL: 500,
+} as const;
+
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
