@@ -3,6 +3,7 @@ import { registerAgent } from './agent.js';
 import { registerCa } from './ca.js';
 import { registerConnection } from './connection.js';
 import { registerDemo } from './demo.js';
+import { registerEvents } from './events.js';
 import { registerLab } from './lab.js';
 import { registerNamespace } from './namespace.js';
 import { registerPlugin } from './plugin.js';
@@ -24,6 +25,7 @@ const areas: Array<(program: Command) => void> = [
   registerConnection,
   registerToken,
   registerPlugin,
+  registerEvents,
   registerAgent,
   registerCa,
 ];
