@@ -10,7 +10,9 @@ export function registerEvents(program: Command): void {
     'skyway events',
     'skyway events --since 0 --json',
   ).action(async (o, cmd: Command) => {
-    const res = await clientOf(cmd).raw(`/api/v1/events${Number(o.since) >= 0 ? `?since=${Number(o.since)}` : ''}`);
+    const res = await clientOf(cmd).raw(
+      `/api/v1/events${Number(o.since) >= 0 ? `?since=${Number(o.since)}` : ''}`,
+    );
     if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status} ${await res.text()}`);
     const json = globals(cmd).json;
     let buffer = '';

@@ -47,6 +47,6 @@ export function requireRole(request: FastifyRequest, role: Role, namespace?: str
 /** The namespaces the caller may see, or undefined for all. */
 export function visibleNamespaces(request: FastifyRequest): string[] | undefined {
   const p = request.principal;
-  if (!p || p.scope.kind !== 'api' || p.scope.namespaces.includes('*')) return undefined;
+  if (p?.scope.kind !== 'api' || p.scope.namespaces.includes('*')) return undefined;
   return p.scope.namespaces;
 }

@@ -15,7 +15,8 @@ test('every catalog code is documented with its HTTP status', () => {
   for (const [code, entry] of Object.entries(errorCatalog)) {
     assert.equal(documented.get(code), statusOfKind[entry.kind], `docs/errors.md: ${code}`);
   }
-  for (const [code, status] of Object.entries(httpOnlyCodes)) assert.equal(documented.get(code), status, code);
+  for (const [code, status] of Object.entries(httpOnlyCodes))
+    assert.equal(documented.get(code), status, code);
 });
 
 test('the docs name no code the API does not have', () => {
