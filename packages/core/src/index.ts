@@ -3,5 +3,4 @@ export * from './connectivity-plan.js';
 export * from './errors.js';
 export * from './ipam.js';
 export * from './permit-list.js';
-export * from './resource-description.js';
 export * from './tags.js';

@@ -1,7 +1,8 @@
 // Resources: created through the cloud's plugin, recorded in the store with
 // their leaf tag `<namespace>.<cloud>.<name>`, and deleted with their rules,
 // tags and subscriptions.
-import { alreadyExists, findNetworkingKey, invalidArgument, leafTagName, notFound } from '@skyway/core';
+import { alreadyExists, invalidArgument, leafTagName, notFound } from '@skyway/core';
+import { findNetworkingKey } from '@skyway/plugin-sdk';
 import type { ResourceRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
 import type { PluginManager } from './plugins.js';
@@ -37,11 +38,11 @@ export function parseDescription(description: unknown): Uint8Array {
       'description',
     );
   }
-  const key = findNetworkingKey(value);
-  if (key) {
+  const hit = findNetworkingKey(value);
+  if (hit) {
     throw invalidArgument(
-      `description must not name networking details ("${key}"); Skyway places the resource in its own network`,
-      `description.${key}`,
+      `description must not name networking details ("${hit.key}"); Skyway places the resource in its own network`,
+      `description.${hit.path}`,
       'NETWORKING_NOT_ALLOWED',
     );
   }
