@@ -17,5 +17,6 @@ if [ "$need_apt" = 1 ]; then
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> installing npm packages"
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: npm 11 miscounts optional platform packages in the lock file.
+  npm install --no-audit --no-fund
 fi
