@@ -21,7 +21,7 @@ import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { buildApp } from './http/app.js';
 import { SecretBox } from './secrets.js';
-import { AccessService, storeRevocations } from './services/access.js';
+import { AccessService, StoreRevocations } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
 import { EventBus } from './services/events.js';
 import { PluginManager } from './services/plugins.js';
@@ -67,11 +67,12 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   try {
     const secrets = SecretBox.fromFile(join(config.home, 'secret.key'));
     const events = new EventBus(store);
+    const revocations = await new StoreRevocations(store).load();
     const tokens = await TokenService.open({
       keyFile: join(config.home, 'token-key.jwk'),
-      revocations: storeRevocations(store),
+      revocations,
     });
-    const access = new AccessService(store, tokens, events);
+    const access = new AccessService(store, tokens, events, revocations);
     const adminFile = join(config.home, 'admin.token');
     await access.ensureAdminToken(adminFile);
     const plugins = new PluginManager();

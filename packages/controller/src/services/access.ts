@@ -22,16 +22,34 @@ export interface IssuedToken {
   expires_at: string;
 }
 
-/** Revocation backed by the store. */
-export const storeRevocations = (store: Store): RevocationList => ({
-  isRevoked: (id) => store.isTokenRevoked(id),
-});
+/**
+ * Revocation backed by the store, with the revoked ids kept in memory so the
+ * check on every request costs no query. `revoke` goes through AccessService,
+ * which updates both.
+ */
+export class StoreRevocations implements RevocationList {
+  private readonly revoked = new Set<string>();
+  constructor(private readonly store: Store) {}
+  async load(): Promise<this> {
+    for (const t of await this.store.listTokens()) if (t.revokedAt) this.revoked.add(t.id);
+    return this;
+  }
+  async isRevoked(id: string) {
+    return this.revoked.has(id);
+  }
+  async revoke(id: string): Promise<boolean> {
+    const found = await this.store.revokeToken(id);
+    if (found) this.revoked.add(id);
+    return found;
+  }
+}
 
 export class AccessService {
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly events: EventBus,
+    private readonly revocations: StoreRevocations,
   ) {}
 
   async create(opts: {
@@ -70,7 +88,7 @@ export class AccessService {
   }
 
   async revoke(id: string): Promise<void> {
-    if (!(await this.store.revokeToken(id))) throw notFound(`no token with id "${id}"`);
+    if (!(await this.revocations.revoke(id))) throw notFound(`no token with id "${id}"`);
     await this.events.publish('token.revoked', id);
   }
 

@@ -88,7 +88,7 @@ export class RuleService {
     const after = [...existing.filter((r) => !names.has(r.name)), ...rules.map((r) => r.rule)];
     const applied = rules.map((r) => r.rule);
     await this.store.transaction(async (tx) => {
-      await tx.putRules(key, applied, subscribedTags(after));
+      await tx.putRules(key, applied, changedSubscriptions(existing, after));
       await this.events.publish('rules.applied', subject(key), { rules: applied.map(ruleView) }, tx);
     });
     const binding = this.plugins.get(key.namespace, key.cloud);
@@ -157,7 +157,7 @@ export class RuleService {
       updated.map((rule) => this.resolve(key, rule, 'rules', true)),
     );
     await this.store.transaction(async (tx) => {
-      await tx.putRules(key, updated, subscribedTags(rules));
+      await tx.putRules(key, updated, undefined);
       await this.events.publish(
         'rules.applied',
         subject(key),
@@ -206,6 +206,13 @@ export class RuleService {
 }
 
 const subject = (key: ResourceKey) => `${key.namespace}/${key.cloud}/${key.resource}`;
+
+/** The new subscriptions when `after` references other tags than `before`, else undefined. */
+function changedSubscriptions(before: Array<{ tags: string[] }>, after: Array<{ tags: string[] }>) {
+  const old = subscribedTags(before);
+  const next = subscribedTags(after);
+  return old.length === next.length && next.every((t) => old.includes(t)) ? undefined : next;
+}
 
 /** The tag names (not literals) that a resource's rules reference. */
 const subscribedTags = (rules: Array<{ tags: string[] }>) => [

@@ -213,8 +213,11 @@ export class Store {
     }));
   }
 
-  /** Inserts or replaces rules by name, then recomputes the resource's subscriptions. */
-  async putRules(key: ResourceKey, rules: RuleRow[], subscribedTags: string[]): Promise<void> {
+  /**
+   * Inserts or replaces rules by name, then records the resource's subscriptions
+   * (undefined: they did not change).
+   */
+  async putRules(key: ResourceKey, rules: RuleRow[], subscribedTags: string[] | undefined): Promise<void> {
     const t = now();
     for (const part of chunk(rules, 200)) {
       if (part.length === 0) continue;
@@ -248,7 +251,7 @@ export class Store {
         )
         .execute();
     }
-    await this.setSubscriptions(key, subscribedTags);
+    if (subscribedTags) await this.setSubscriptions(key, subscribedTags);
   }
 
   async deleteRules(key: ResourceKey, names: string[], subscribedTags: string[]): Promise<void> {
