@@ -82,3 +82,56 @@ export const httpCommand = (port: number, body: string) =>
   `exec ${process.execPath} -e 'require("http").createServer((q,s)=>s.end(${JSON.stringify(body)})).listen(${port})'`;
 
 export const description = (o: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(o));
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A REST client for a controller at `base` with a bearer token: one new
+ * connection per call (no keep-alive), so a controller that died and came back
+ * on the same port is reached without stale pooled sockets.
+ */
+export function restClient(base: string, token: () => string) {
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answers field by field
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const { request } = await import('node:http');
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${base}${path}`,
+        {
+          method,
+          agent: false,
+          headers: {
+            authorization: `Bearer ${token()}`,
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  };
+}
