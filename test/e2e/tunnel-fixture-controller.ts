@@ -50,3 +50,10 @@ const stop = async () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+process.on('SIGUSR2', () => {
+  const m = process.memoryUsage();
+  const kib = (n: number) => Math.round(n / 1024);
+  process.stderr.write(
+    `memory: rss ${kib(m.rss)} KiB heapTotal ${kib(m.heapTotal)} heapUsed ${kib(m.heapUsed)} external ${kib(m.external)} arrayBuffers ${kib(m.arrayBuffers)}\n`,
+  );
+});

@@ -81,11 +81,25 @@ export class Agent extends EventEmitter {
       connect: false,
       grpcWeb: false,
     });
-    this.server = http2.createServer({ settings: h2Settings, maxSessionMemory: 256 }, (req, res) => {
-      if (req.headers['skyway-service-type'] !== undefined)
-        forward(req, res, this.services, this.stats, this.log);
-      else grpc(req, res);
-    });
+    // Forwarded requests take the raw stream; only control calls get the compatibility objects connect needs.
+    this.server = http2.createServer({ settings: h2Settings, maxSessionMemory: 256 });
+    this.server.on(
+      'stream',
+      (
+        stream: http2.ServerHttp2Stream,
+        headers: http2.IncomingHttpHeaders,
+        _f: number,
+        rawHeaders: string[],
+      ) => {
+        if (headers['skyway-service-type'] !== undefined) {
+          forward(stream, headers, this.services, this.stats, this.log);
+          return;
+        }
+        const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders as never);
+        const res = new http2.Http2ServerResponse(stream);
+        grpc(req, res);
+      },
+    );
   }
 
   /** Reports a status event to the controller (if connected). */

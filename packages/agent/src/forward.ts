@@ -1,9 +1,10 @@
 // Forwards one tunnelled HTTP/2 stream to a local service: the request and
 // response bodies stream through with back-pressure, chunks are flushed as
 // they come, cancellation goes both ways, and upgrades (WebSocket) become a
-// bidirectional byte stream.
+// bidirectional byte stream. Works on the raw HTTP/2 stream (no compatibility
+// objects) to keep the hot path lean.
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { tunnelResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -11,34 +12,37 @@ import type { ForwardContext, Service } from './services.js';
 import type { Stats } from './stats.js';
 
 const maxSignedBody = 16 * 1024 * 1024;
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = constants;
 
-function fail(res: Http2ServerResponse, status: number, code: string, reason: string) {
-  if (res.headersSent || res.stream.destroyed) {
-    res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+function fail(stream: ServerHttp2Stream, status: number, code: string, reason: string) {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(NGHTTP2_INTERNAL_ERROR);
     return;
   }
   const body = JSON.stringify({ error: { code, message: reason } });
-  res.writeHead(status, {
+  stream.respond({
+    ':status': status,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'skyway-error': encodeURIComponent(reason),
   });
-  res.end(body);
+  stream.end(body);
 }
 
 export function forward(
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
+  stream: ServerHttp2Stream,
+  h: IncomingHttpHeaders,
   services: Map<string, Service>,
   stats: Stats,
   log: Logger,
 ): void {
-  const h = req.headers;
   const key = `${h['skyway-service-type']}/${h['skyway-service-name']}`;
   const svc = services.get(key);
+  stream.on('error', () => {});
   if (!svc) {
-    req.resume();
-    fail(res, 404, 'NOT_FOUND', `agent has no service ${key}`);
+    stream.resume();
+    fail(stream, 404, 'NOT_FOUND', `agent has no service ${key}`);
     return;
   }
   const counters = stats.for(key);
@@ -72,63 +76,73 @@ export function forward(
     } catch (e) {
       finish(true);
       log.warn({ service: key, err: (e as Error).message }, 'cannot forward');
-      fail(res, 502, 'UNAVAILABLE', `agent cannot reach ${key}: ${(e as Error).message}`);
+      fail(stream, 502, 'UNAVAILABLE', `agent cannot reach ${key}: ${(e as Error).message}`);
       return;
     }
-    // The caller went away (RST_STREAM from the controller): abort upstream.
-    res.stream.once('close', () => {
-      if (!res.writableFinished || res.stream.rstCode !== constants.NGHTTP2_NO_ERROR) up.destroy();
+    // The caller went away (RST_STREAM from the controller): abort the upstream request.
+    stream.once('close', () => {
+      if (stream.rstCode !== NGHTTP2_NO_ERROR || !stream.writableFinished) up.destroy();
       finish(false);
     });
     up.on('error', (e: NodeJS.ErrnoException) => {
       finish(true);
-      if (res.stream.destroyed) return;
+      if (stream.destroyed) return;
       log.debug({ service: key, err: e.message }, 'upstream error');
-      fail(res, 502, 'UNAVAILABLE', `${key} failed: ${e.code ?? e.message}`);
+      fail(stream, 502, 'UNAVAILABLE', `${key} failed: ${e.code ?? e.message}`);
     });
     up.on('response', (r: IncomingMessage) => {
-      if (res.stream.destroyed) {
+      if (stream.destroyed || stream.closed) {
         r.destroy();
         return;
       }
-      res.writeHead(r.statusCode ?? 502, tunnelResponseHeaders(r.headers) as never);
-      r.on('aborted', () => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR));
-      r.on('error', () => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR));
-      r.pipe(res);
-    });
-    up.on('upgrade', (r: IncomingMessage, socket: Socket, head: Buffer) => {
       const headers = tunnelResponseHeaders(r.headers);
-      headers['skyway-upgrade-status'] = String(r.statusCode ?? 101);
-      headers['skyway-upgrade'] = r.headers.upgrade ?? upgrade;
-      res.writeHead(200, headers as never);
-      if (head.length) res.write(head);
-      socket.setNoDelay(true);
-      socket.pipe(res);
-      req.pipe(socket);
-      socket.on('error', () => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR));
-      res.stream.on('close', () => socket.destroy());
+      headers[':status'] = r.statusCode ?? 502;
+      stream.respond(headers);
+      r.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR));
+      r.on('aborted', () => stream.close(NGHTTP2_INTERNAL_ERROR));
+      // Each chunk goes out as it arrives; when the stream's window is full, only this upstream pauses.
+      r.on('data', (chunk: Buffer) => {
+        if (!stream.write(chunk)) r.pause();
+      });
+      stream.on('drain', () => r.resume());
+      r.on('end', () => stream.end());
     });
+    if (upgrade)
+      up.on('upgrade', (r: IncomingMessage, socket: Socket, head: Buffer) => {
+        const headers = tunnelResponseHeaders(r.headers);
+        headers[':status'] = 200;
+        headers['skyway-upgrade-status'] = String(r.statusCode ?? 101);
+        headers['skyway-upgrade'] = r.headers.upgrade ?? upgrade;
+        stream.respond(headers);
+        if (head.length) stream.write(head);
+        socket.setNoDelay(true);
+        socket.pipe(stream);
+        stream.pipe(socket);
+        socket.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR));
+        stream.on('close', () => socket.destroy());
+      });
     if (body) up.end(body);
     else if (upgrade) {
       up.flushHeaders();
       up.end();
-    } else req.pipe(up);
+    } else if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) up.end();
+    else stream.pipe(up);
   };
 
   if (svc.needsBody && !upgrade) {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    stream.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxSignedBody) {
-        req.destroy();
         finish(true);
-        fail(res, 413, 'INVALID_ARGUMENT', `request bodies for ${key} are signed and limited to 16 MiB`);
+        fail(stream, 413, 'INVALID_ARGUMENT', `request bodies for ${key} are signed and limited to 16 MiB`);
+        stream.close(NGHTTP2_INTERNAL_ERROR);
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => {
+    stream.on('end', () => {
       if (size <= maxSignedBody) start(Buffer.concat(chunks));
     });
   } else start();

@@ -202,34 +202,42 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       requestTimeout: 0,
     },
     (req, res) => {
-      auth.authenticate(req).then(
-        (target) => proxy.handle(req, res, target),
-        (e) => {
-          req.resume();
-          const { status, code, message } = authError(e);
-          sendError(
-            res,
-            status,
-            code,
-            message,
-            status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : {},
-          );
-        },
-      );
+      const fail = (e: unknown) => {
+        req.resume();
+        const { status, code, message } = authError(e);
+        sendError(
+          res,
+          status,
+          code,
+          message,
+          status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : {},
+        );
+      };
+      let target: ReturnType<typeof auth.authenticate>;
+      try {
+        target = auth.authenticate(req);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      if (target instanceof Promise) target.then((t) => proxy.handle(req, res, t), fail);
+      else proxy.handle(req, res, target);
     },
   );
   serviceServer.on('upgrade', (req, socket, head) => {
     socket.on('error', () => {});
-    auth.authenticate(req).then(
-      (target) => proxy.upgrade(req, socket, head, target),
-      (e) => {
-        const { status, code, message } = authError(e);
-        const body = errorJson(code, message);
-        socket.end(
-          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      },
-    );
+    Promise.resolve()
+      .then(() => auth.authenticate(req))
+      .then(
+        (target) => proxy.upgrade(req, socket, head, target),
+        (e) => {
+          const { status, code, message } = authError(e);
+          const body = errorJson(code, message);
+          socket.end(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+          );
+        },
+      );
   });
   serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));
 

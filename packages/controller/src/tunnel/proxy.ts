@@ -129,7 +129,12 @@ export class ServiceProxy {
       const status = Number(h[':status']);
       if (status >= 500 && h['skyway-error']) stats.errors++;
       res.writeHead(status, responseHeaders(h));
-      stream.pipe(res);
+      // Each chunk goes out as it arrives; back-pressure pauses this stream only (its HTTP/2 window closes).
+      stream.on('data', (chunk: Buffer) => {
+        if (!res.write(chunk)) stream.pause();
+      });
+      res.on('drain', () => stream.resume());
+      stream.on('end', () => res.end());
     });
     stream.on('error', () => {});
     stream.on('close', () => {

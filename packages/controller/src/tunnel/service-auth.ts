@@ -58,41 +58,48 @@ export class ServiceAuthenticator {
 
   private async verifyToken(token: string): Promise<TokenClaims> {
     const now = this.now();
-    const hit = this.tokens.get(token);
-    if (hit && hit.until > now) return hit.claims;
     const claims = await this.tokenService.verify(token);
     if (this.tokens.size >= tokenCacheMax) this.tokens.clear();
     this.tokens.set(token, { claims, until: Math.min(claims.expiresAt.getTime(), now + tokenCacheMs) });
     return claims;
   }
 
-  async authenticate(req: IncomingMessage): Promise<ServiceTarget> {
-    const header = req.headers.authorization;
+  /**
+   * The caller's target: synchronously for a certificate or a token seen
+   * recently (the hot path), else as a promise. Throws Unauthenticated or
+   * PermissionDenied.
+   */
+  authenticate(req: IncomingMessage): ServiceTarget | Promise<ServiceTarget> {
     const sa = this.socketAuth(req.socket as TLSSocket);
-    if (sa.identity && !sa.error) {
-      if (this.registry.isRevokedSync(sa.serial!))
-        throw unauthenticated('client certificate has been revoked');
-      const id = sa.identity;
-      if (id.kind !== 'service')
-        throw permissionDenied(
-          `a ${id.kind} certificate cannot reach agent services; ask for service credentials`,
-        );
-      return {
-        agent: id.agent,
-        serviceType: id.serviceType,
-        serviceName: id.serviceName,
-        key: `${id.serviceType}/${id.serviceName}`,
-        credential: sa.serial!,
-      };
-    }
-    const token = bearerOf(header);
-    if (!token) {
+    if (sa.identity && !sa.error) return this.fromCertificate(sa.identity, sa.serial!);
+    const token = bearerOf(req.headers.authorization);
+    if (token === undefined) {
       if (sa.error) throw unauthenticated(sa.error);
       throw unauthenticated(
         'no credentials: present a Skyway client certificate or "Authorization: Bearer <service token>"',
       );
     }
-    const claims = await this.verifyToken(token);
+    const hit = this.tokens.get(token);
+    if (hit && hit.until > this.now()) return this.fromClaims(token, hit.claims);
+    return this.verifyToken(token).then((claims) => this.fromClaims(token, claims));
+  }
+
+  private fromCertificate(id: CertIdentity, serial: string): ServiceTarget {
+    if (this.registry.isRevokedSync(serial)) throw unauthenticated('client certificate has been revoked');
+    if (id.kind !== 'service')
+      throw permissionDenied(
+        `a ${id.kind} certificate cannot reach agent services; ask for service credentials`,
+      );
+    return {
+      agent: id.agent,
+      serviceType: id.serviceType,
+      serviceName: id.serviceName,
+      key: `${id.serviceType}/${id.serviceName}`,
+      credential: serial,
+    };
+  }
+
+  private fromClaims(token: string, claims: TokenClaims): ServiceTarget {
     if (this.registry.isRevokedSync(claims.id)) {
       this.tokens.delete(token);
       throw unauthenticated('token has been revoked');
