@@ -445,9 +445,14 @@ GatewayPorts no
       process.stderr.write(
         `  cpu during wrk: ${p.roots.map((r, i) => `${(((cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration))) * 1e6).toFixed(0)} us/req`).join(', ')}\n`,
       );
+    const cpu1 = p.roots.map(cpuOf);
     const mbs = process.env.SKYWAY_BENCH_NO_DOWNLOAD
       ? 0
       : download(`${p.base}/big`, p.skyway ? ['-H', skyAuth] : []);
+    if (process.env.SKYWAY_BENCH_CPU)
+      process.stderr.write(
+        `  cpu during download: ${p.roots.map((r, i) => `${(cpuOf(r) - cpu1[i]!).toFixed(1)} s`).join(', ')}\n`,
+      );
     results[p.name] = { w, mbs, watch };
     rows.push({
       path: p.name,

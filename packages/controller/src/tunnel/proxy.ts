@@ -129,8 +129,20 @@ export class ServiceProxy {
       const status = Number(h[':status']);
       if (status >= 500 && h['skyway-error']) stats.errors++;
       res.writeHead(status, responseHeaders(h));
-      // Each chunk goes out as it arrives; back-pressure pauses this stream only (its HTTP/2 window closes).
+      // Chunks go out as they arrive: those that arrive in the same tick (one socket read carries
+      // several DATA frames) are written together, then flushed before the next tick, so watches see
+      // no delay. Back-pressure pauses this stream only (its HTTP/2 window closes).
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        res.uncork();
+      };
       stream.on('data', (chunk: Buffer) => {
+        if (!corked) {
+          corked = true;
+          res.cork();
+          process.nextTick(uncork);
+        }
         if (!res.write(chunk)) stream.pause();
       });
       res.on('drain', () => stream.resume());

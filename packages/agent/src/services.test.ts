@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { renewAt } from './identity.js';
+import { type ForwardContext, Service } from './services.js';
+
+const ctx = (): ForwardContext => ({ method: 'GET', path: '/x?a=1', headers: {} });
+
+test('basic, bearer and token credentials from values, files and the environment', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skyway-agent-svc-'));
+  try {
+    await writeFile(join(dir, 'pw'), 'file-secret\n');
+    process.env.SKYWAY_TEST_TOKEN = 'env-token';
+    const basic = new Service({
+      name: 'ci',
+      type: 'jenkins',
+      url: 'http://10.0.0.1:8080/jenkins/',
+      credentials: { type: 'basic', username: 'robot', passwordFile: join(dir, 'pw') },
+    });
+    const c = ctx();
+    const target = basic.authorize(c);
+    assert.equal(c.headers.authorization, `Basic ${Buffer.from('robot:file-secret').toString('base64')}`);
+    assert.deepEqual(target, {
+      https: false,
+      hostname: '10.0.0.1',
+      port: 8080,
+      basePath: '/jenkins',
+      host: '10.0.0.1:8080',
+    });
+    const bearer = new Service({
+      name: 'argo',
+      type: 'argocd',
+      url: 'https://argo.local',
+      credentials: { type: 'bearer', tokenEnv: 'SKYWAY_TEST_TOKEN' },
+    });
+    const c2 = ctx();
+    bearer.authorize(c2);
+    assert.equal(c2.headers.authorization, 'Bearer env-token');
+    const token = new Service({
+      name: 'api',
+      type: 'x-api',
+      url: 'http://api',
+      credentials: { type: 'token', header: 'X-Api-Key', prefix: '', token: 'k1' },
+    });
+    const c3 = ctx();
+    token.authorize(c3);
+    assert.equal(c3.headers['x-api-key'], 'k1');
+    for (const s of [basic, bearer, token]) s.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('kubernetes from a kubeconfig: server, token file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skyway-agent-kube-'));
+  try {
+    await writeFile(join(dir, 'token'), 'sa-token');
+    await writeFile(
+      join(dir, 'config'),
+      stringify({
+        clusters: [{ name: 'c', cluster: { server: 'http://10.1.0.1:6443' } }],
+        users: [{ name: 'u', user: { tokenFile: 'token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
+    const s = new Service({
+      name: 'prod',
+      type: 'kubernetes',
+      credentials: { type: 'kubeconfig', path: join(dir, 'config') },
+    });
+    const c = ctx();
+    assert.equal(s.authorize(c).port, 6443);
+    assert.equal(c.headers.authorization, 'Bearer sa-token');
+    s.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('aws re-signs with the agent credentials, region and service from the caller signature', () => {
+  const s = new Service({
+    name: 'acct',
+    type: 'aws',
+    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
+  });
+  const c: ForwardContext = {
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    callerAuthorization:
+      'AWS4-HMAC-SHA256 Credential=PLACEHOLDER/20240101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+  };
+  const target = s.authorize(c, Buffer.from('Action=DescribeVpcs&Version=2016-11-15'));
+  assert.equal(target.host, 'ec2.eu-west-1.amazonaws.com');
+  assert.match(
+    String(c.headers.authorization),
+    /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/ec2\/aws4_request/,
+  );
+  assert.ok(!String(c.headers.authorization).includes('agent-secret'));
+  s.close();
+});
+
+test('rejects unknown types and bad names; renews two thirds into the certificate life', () => {
+  assert.throws(() => new Service({ name: 'x', type: 'ftp', url: 'http://a' }), /type must be/);
+  assert.throws(() => new Service({ name: 'Bad Name', type: 'x-a', url: 'http://a' }), /name/);
+  const issued = Date.parse('2026-01-01T00:00:00Z');
+  const at = renewAt({ notBefore: issued - 5 * 60_000, notAfter: issued + 30 * 86_400_000 });
+  assert.equal(at, issued + 20 * 86_400_000);
+});
