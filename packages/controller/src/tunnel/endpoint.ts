@@ -28,6 +28,20 @@ import { ServiceAuthenticator } from './service-auth.js';
 import { openAgentConnection } from './session.js';
 
 export const tunnelAlpn = 'skyway-tunnel/1';
+
+/** TLS 1.2+ only; AES-128-GCM preferred (as strong for this use, and cheaper per byte on bulk streams). */
+const tlsTuning = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
 export const controllerVersion = '0.1.0';
 
 export interface TunnelEndpointOptions {
@@ -127,6 +141,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       requestCert: true,
       rejectUnauthorized: false,
       ALPNProtocols: [tunnelAlpn, 'http/1.1'],
+      ...tlsTuning,
     },
     (sock) => {
       tunnelSockets.add(sock);
@@ -196,6 +211,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       requestCert: true,
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
+      ...tlsTuning,
       noDelay: true,
       keepAliveTimeout: 120_000,
       // Watches stay open for as long as they like.
