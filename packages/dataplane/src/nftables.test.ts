@@ -192,3 +192,17 @@ test('apply pipes the table to nft -f - inside the namespace; read tolerates a m
   ]);
   await assert.rejects(nft.apply('host', []), /must start with "sky"/);
 });
+
+test('a rule without targets permits nothing (it only counts)', () => {
+  const line = renderRule({
+    name: 'web',
+    tags: ['web'],
+    direction: 'in',
+    targets: [],
+    protocol: 6,
+    srcPort: -1,
+    dstPort: 80,
+  });
+  assert.match(line, / continue /);
+  assert.doesNotMatch(line, /accept/);
+});

@@ -129,7 +129,10 @@ export function renderRule(r: FilterRule): string {
   }
   if (r.srcPort !== -1) parts.push(`th sport ${r.srcPort}`);
   if (r.dstPort !== -1) parts.push(`th dport ${r.dstPort}`);
-  parts.push('ct state new counter accept', `comment "${encodeComment(r.name, r.tags)}"`);
+  // No targets (a tag with no members) permits nothing: the rule stays, for
+  // read-back, but only counts and lets the chain's drop policy decide.
+  const verdict = targets.length === 0 ? 'continue' : 'accept';
+  parts.push(`ct state new counter ${verdict}`, `comment "${encodeComment(r.name, r.tags)}"`);
   return parts.join(' ');
 }
 
