@@ -7,6 +7,7 @@ import {
   Nftables,
   normalizeTargets,
   parseTable,
+  renderRule,
   renderTable,
 } from './nftables.js';
 import { FakeRunner } from './runner.js';
