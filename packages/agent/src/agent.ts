@@ -12,6 +12,7 @@ import { backoffDelay } from './backoff.js';
 import { controlRoutes, type StatusEventInit } from './control.js';
 import { forward } from './forward.js';
 import { type AgentIdentity, type EnrollmentBundle, IdentityStore, renewAt } from './identity.js';
+import { relay } from './relay.js';
 import { Service, type ServiceConfig } from './services.js';
 import { Stats } from './stats.js';
 
@@ -91,6 +92,10 @@ export class Agent extends EventEmitter {
         _f: number,
         rawHeaders: string[],
       ) => {
+        if (headers['skyway-relay'] !== undefined) {
+          relay(stream, headers, this.services, this.stats, this.log);
+          return;
+        }
         if (headers['skyway-service-type'] !== undefined) {
           forward(stream, headers, this.services, this.stats, this.log);
           return;

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { secretFrom } from './secret-source.js';
 import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
@@ -74,6 +76,7 @@ export class Service {
   readonly needsBody: boolean = false;
   private readonly target?: Target;
   private readonly httpAgent: http.Agent;
+  private readonly tlsOpts: https.AgentOptions;
   private readonly authorizeFn: (ctx: ForwardContext, body?: Buffer) => Target;
 
   constructor(cfg: ServiceConfig) {
@@ -102,6 +105,7 @@ export class Service {
       tlsOpts.key = kube.key;
       if (kube.insecureSkipVerify) tlsOpts.rejectUnauthorized = false;
     }
+    this.tlsOpts = tlsOpts;
     const url = cfg.url ?? kube?.server;
     if (url) this.target = parseTarget(url, what);
     else if (creds.type !== 'aws') throw new Error(`${what}: url is required`);
@@ -220,6 +224,24 @@ export class Service {
       path: target.basePath + ctx.path,
       headers: ctx.headers,
     });
+  }
+
+  /** A connection of its own to the service (the relay keeps one per caller connection). */
+  connect(target: Target): net.Socket {
+    const s = target.https
+      ? tls.connect({
+          host: target.hostname,
+          port: target.port,
+          servername: net.isIP(target.hostname) ? undefined : target.hostname,
+          ca: this.tlsOpts.ca,
+          cert: this.tlsOpts.cert,
+          key: this.tlsOpts.key,
+          rejectUnauthorized: this.tlsOpts.rejectUnauthorized,
+          ALPNProtocols: ['http/1.1'],
+        })
+      : net.connect(target.port, target.hostname);
+    s.setNoDelay(true);
+    return s;
   }
 
   close() {

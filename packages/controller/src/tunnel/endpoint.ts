@@ -5,11 +5,10 @@
 //   service certificate or token.
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
-import * as https from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { failedPrecondition, isSkywayError } from '@skyway/core';
+import { failedPrecondition } from '@skyway/core';
 import pino, { type Logger } from 'pino';
 import type { RevocationList, TokenService } from '../auth/tokens.js';
 import { CertificateAuthority } from '../ca/ca.js';
@@ -20,10 +19,9 @@ import {
   FileCredentialRegistry,
   MemoryCredentialRegistry,
 } from '../ca/store.js';
-import { statusOfKind } from '../http/errors.js';
 import { enrollmentHandler } from './enrollment.js';
-import { errorJson, ServiceProxy, sendError } from './proxy.js';
 import { AgentRegistry } from './registry.js';
+import { CallerConnection } from './relay.js';
 import { ServiceAuthenticator } from './service-auth.js';
 import { openAgentConnection } from './session.js';
 
@@ -197,13 +195,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
 
   // --- service port ---
   const auth = new ServiceAuthenticator(opts.tokens, registry);
-  const proxy = new ServiceProxy(agents);
-  const authError = (e: unknown): { status: number; code: string; message: string } => {
-    if (isSkywayError(e)) return { status: statusOfKind[e.kind], code: e.code, message: e.message };
-    log.error({ err: e }, 'service port: authentication failed unexpectedly');
-    return { status: 500, code: 'INTERNAL', message: 'internal error' };
-  };
-  const serviceServer = https.createServer(
+  const callers = new Set<tls.TLSSocket>();
+  const serviceServer = tls.createServer(
     {
       cert: serverCert.certPem,
       key: serverCert.keyPem,
@@ -212,49 +205,13 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
       ...tlsTuning,
-      noDelay: true,
-      keepAliveTimeout: 120_000,
-      // Watches stay open for as long as they like.
-      requestTimeout: 0,
     },
-    (req, res) => {
-      const fail = (e: unknown) => {
-        req.resume();
-        const { status, code, message } = authError(e);
-        sendError(
-          res,
-          status,
-          code,
-          message,
-          status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : {},
-        );
-      };
-      let target: ReturnType<typeof auth.authenticate>;
-      try {
-        target = auth.authenticate(req);
-      } catch (e) {
-        fail(e);
-        return;
-      }
-      if (target instanceof Promise) target.then((t) => proxy.handle(req, res, t), fail);
-      else proxy.handle(req, res, target);
+    (sock) => {
+      callers.add(sock);
+      sock.once('close', () => callers.delete(sock));
+      new CallerConnection(sock, { auth, agents, log });
     },
   );
-  serviceServer.on('upgrade', (req, socket, head) => {
-    socket.on('error', () => {});
-    Promise.resolve()
-      .then(() => auth.authenticate(req))
-      .then(
-        (target) => proxy.upgrade(req, socket, head, target),
-        (e) => {
-          const { status, code, message } = authError(e);
-          const body = errorJson(code, message);
-          socket.end(
-            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-          );
-        },
-      );
-  });
   serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));
 
   const tunnelPort = await listen(tunnelServer, opts.tunnelPort, host);
@@ -294,7 +251,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       agents.closeAll();
       for (const s of tunnelSockets) s.destroy();
       enrollServer.closeAllConnections();
-      serviceServer.closeAllConnections();
+      for (const s of callers) s.destroy();
       await closed;
     },
   };

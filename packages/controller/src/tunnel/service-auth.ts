@@ -70,9 +70,17 @@ export class ServiceAuthenticator {
    * PermissionDenied.
    */
   authenticate(req: IncomingMessage): ServiceTarget | Promise<ServiceTarget> {
-    const sa = this.socketAuth(req.socket as TLSSocket);
+    return this.authenticateCaller(req.socket as TLSSocket, req.headers.authorization);
+  }
+
+  /** The same, from the caller's TLS socket and the request's Authorization header. */
+  authenticateCaller(
+    sock: TLSSocket,
+    authorization: string | undefined,
+  ): ServiceTarget | Promise<ServiceTarget> {
+    const sa = this.socketAuth(sock);
     if (sa.identity && !sa.error) return this.fromCertificate(sa.identity, sa.serial!);
-    const token = bearerOf(req.headers.authorization);
+    const token = bearerOf(authorization);
     if (token === undefined) {
       if (sa.error) throw unauthenticated(sa.error);
       throw unauthenticated(

@@ -1,0 +1,191 @@
+// The agent end of a relayed caller connection. The controller opens one
+// HTTP/2 stream per caller connection and sends each request as frames
+// (HEAD: the request head without the caller's credentials, BODY: raw body
+// bytes, END: end of this request's body). The agent adds its own
+// credentials to each head and writes everything to a connection of its own
+// to the service; the service's bytes go back unchanged. Flow control,
+// cancellation and back-pressure are those of the HTTP/2 stream.
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ForwardContext, Service, Target } from './services.js';
+import type { Stats } from './stats.js';
+
+export const frameHead = 1;
+export const frameBody = 2;
+export const frameEnd = 3;
+const maxSignedBody = 16 * 1024 * 1024;
+
+export function rawResponse(status: number, reason: string, code: string, message: string): Buffer {
+  const body = JSON.stringify({ error: { code, message } });
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nskyway-error: ${encodeURIComponent(message)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function parseRequestHead(text: string): ForwardContext {
+  const lines = text.split('\r\n');
+  const [method, path] = lines[0]!.split(' ');
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const c = line.indexOf(':');
+    if (c <= 0) continue;
+    const k = line.slice(0, c).trim().toLowerCase();
+    const v = line.slice(c + 1).trim();
+    if (k === 'authorization' || k === 'proxy-authorization') continue;
+    const prev = headers[k];
+    headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  const callerAuthorization = headers['skyway-caller-authorization'] as string | undefined;
+  delete headers['skyway-caller-authorization'];
+  return { method: method!, path: path!, headers, callerAuthorization };
+}
+
+function serializeHead(ctx: ForwardContext, target: Target): string {
+  ctx.headers.host = target.host;
+  let out = `${ctx.method} ${target.basePath}${ctx.path} HTTP/1.1\r\n`;
+  for (const k in ctx.headers) {
+    const v = ctx.headers[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) out += `${k}: ${one}\r\n`;
+    else out += `${k}: ${v}\r\n`;
+  }
+  return `${out}\r\n`;
+}
+
+export function relay(
+  stream: ServerHttp2Stream,
+  h: IncomingHttpHeaders,
+  services: Map<string, Service>,
+  stats: Stats,
+  log: Logger,
+): void {
+  const key = `${h['skyway-service-type']}/${h['skyway-service-name']}`;
+  const svc = services.get(key);
+  stream.on('error', () => {});
+  stream.respond({ ':status': 200 });
+  if (!svc) {
+    stream.resume();
+    stream.end(rawResponse(404, 'Not Found', 'NOT_FOUND', `agent has no service ${key}`));
+    return;
+  }
+  const counters = stats.for(key);
+  counters.active++;
+  let origin: Socket | undefined;
+  let responseBytes = 0;
+  let carry: Buffer | undefined;
+  let signing: { ctx: ForwardContext; chunks: Buffer[]; size: number } | undefined;
+  let closed = false;
+
+  const failRequest = (status: number, reason: string, code: string, message: string) => {
+    counters.errors++;
+    if (responseBytes === 0 && !stream.destroyed) stream.end(rawResponse(status, reason, code, message));
+    else stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    origin?.destroy();
+  };
+
+  const openOrigin = (target: Target) => {
+    const s = svc.connect(target);
+    origin = s;
+    s.on('data', (chunk: Buffer) => {
+      responseBytes += chunk.length;
+      if (!stream.write(chunk)) s.pause();
+    });
+    stream.on('drain', () => s.resume());
+    s.on('end', () => {
+      if (!stream.destroyed) stream.end();
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      log.debug({ service: key, err: e.message }, 'upstream error');
+      failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `${key} failed: ${e.code ?? e.message}`);
+    });
+    s.on('close', () => {
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    });
+    return s;
+  };
+
+  const sendHead = (ctx: ForwardContext, body?: Buffer) => {
+    let target: Target;
+    try {
+      target = svc.authorize(ctx, body);
+      if (body) {
+        ctx.headers['content-length'] = body.length;
+        delete ctx.headers['transfer-encoding'];
+      }
+    } catch (e) {
+      log.warn({ service: key, err: (e as Error).message }, 'cannot forward');
+      failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${(e as Error).message}`);
+      return;
+    }
+    const o = origin ?? openOrigin(target);
+    o.write(serializeHead(ctx, target));
+    if (body) o.write(body);
+  };
+
+  const onFrame = (type: number, payload: Buffer) => {
+    if (type === frameHead) {
+      counters.requests++;
+      const ctx = parseRequestHead(payload.toString('latin1'));
+      if (svc.needsBody && !ctx.headers.upgrade) {
+        if (ctx.headers['transfer-encoding'] !== undefined) {
+          failRequest(
+            411,
+            'Length Required',
+            'INVALID_ARGUMENT',
+            `requests to ${key} are re-signed and need a content-length`,
+          );
+          return;
+        }
+        signing = { ctx, chunks: [], size: 0 };
+        return;
+      }
+      sendHead(ctx);
+    } else if (type === frameBody) {
+      if (signing) {
+        signing.size += payload.length;
+        if (signing.size > maxSignedBody) {
+          failRequest(
+            413,
+            'Payload Too Large',
+            'INVALID_ARGUMENT',
+            `request bodies for ${key} are limited to 16 MiB`,
+          );
+          return;
+        }
+        signing.chunks.push(payload);
+        return;
+      }
+      if (origin && !origin.write(payload)) {
+        stream.pause();
+        origin.once('drain', () => stream.resume());
+      }
+    } else if (type === frameEnd && signing) {
+      const { ctx, chunks } = signing;
+      signing = undefined;
+      sendHead(ctx, Buffer.concat(chunks));
+    }
+  };
+
+  stream.on('data', (chunk: Buffer) => {
+    let b = carry ? Buffer.concat([carry, chunk]) : chunk;
+    carry = undefined;
+    let off = 0;
+    while (b.length - off >= 5) {
+      const len = b.readUInt32BE(off + 1);
+      if (b.length - off - 5 < len) break;
+      onFrame(b[off]!, b.subarray(off + 5, off + 5 + len));
+      off += 5 + len;
+      if (closed) return;
+    }
+    if (off < b.length) carry = b.subarray(off);
+    b = chunk;
+  });
+  stream.on('end', () => origin?.end());
+  stream.once('close', () => {
+    closed = true;
+    counters.active--;
+    origin?.destroy();
+  });
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BodyTracker, headEnd, parseHead, requestBody, responseBody } from './h1.js';
+
+test('parses heads', () => {
+  const raw = Buffer.from('GET /a?b=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\nrest');
+  const end = headEnd(raw);
+  assert.equal(raw.subarray(end).toString(), 'rest');
+  const h = parseHead(raw.toString('latin1', 0, end - 4), true);
+  assert.equal(h.method, 'GET');
+  assert.equal(h.target, '/a?b=1');
+  assert.deepEqual(h.headers, [
+    ['host', 'x'],
+    ['authorization', 'Bearer t'],
+  ]);
+  assert.equal(parseHead('HTTP/1.1 204 No Content', false).status, 204);
+});
+
+test('tracks chunked bodies split anywhere', () => {
+  const body = Buffer.from('5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\nNEXT');
+  for (let split = 1; split < body.length - 4; split++) {
+    const t = new BodyTracker('chunked');
+    const a = body.subarray(0, split);
+    const b = body.subarray(split);
+    let n = t.feed(a, 0);
+    assert.equal(n, a.length);
+    if (!t.done) n = t.feed(b, 0);
+    assert.ok(t.done, `split ${split}`);
+    assert.equal(b.subarray(n).toString(), 'NEXT');
+  }
+});
+
+test('request and response body kinds', () => {
+  assert.equal(requestBody(parseHead('POST / HTTP/1.1\r\ncontent-length: 3', true)).kind, 'length');
+  assert.equal(requestBody(parseHead('GET / HTTP/1.1', true)).done, true);
+  assert.equal(responseBody(parseHead('HTTP/1.1 200 OK\r\ncontent-length: 9', false), 'HEAD').done, true);
+  assert.equal(responseBody(parseHead('HTTP/1.1 200 OK', false), 'GET').kind, 'close');
+  const t = new BodyTracker('length', 3);
+  assert.equal(t.feed(Buffer.from('abcdef'), 1), 3);
+  assert.ok(t.done);
+});

@@ -1,0 +1,402 @@
+// The service port's hot path: each caller connection is relayed over one
+// HTTP/2 stream to an agent (its own flow-controlled stream, so a slow caller
+// stalls only itself). Request heads are parsed here to authenticate every
+// request and to drop the caller's credentials; bodies and responses pass
+// through byte for byte, so chunks flow as they are written and WebSocket
+// upgrades just work. Response boundaries are followed (not changed) so that
+// a lost agent can be answered with a 502 or the request retried elsewhere.
+import { type ClientHttp2Stream, constants } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { isSkywayError } from '@skyway/core';
+import type { Logger } from 'pino';
+import { statusOfKind } from '../http/errors.js';
+import {
+  type BodyTracker,
+  type Head,
+  headEnd,
+  header,
+  maxHeadBytes,
+  parseHead,
+  requestBody,
+  responseBody,
+} from './h1.js';
+import type { AgentConnection, AgentRegistry } from './registry.js';
+import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
+
+export const frameHead = 1;
+export const frameBody = 2;
+export const frameEnd = 3;
+
+const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
+const reasons: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export interface RelayDeps {
+  auth: ServiceAuthenticator;
+  agents: AgentRegistry;
+  log: Logger;
+}
+
+function frame(type: number, payload?: Buffer): Buffer {
+  const len = payload?.length ?? 0;
+  const out = Buffer.allocUnsafe(5 + (len <= 16384 ? len : 0));
+  out[0] = type;
+  out.writeUInt32BE(len, 1);
+  if (payload && len <= 16384) payload.copy(out, 5);
+  return out;
+}
+
+export class CallerConnection {
+  private carry?: Buffer;
+  private reqBody?: BodyTracker;
+  /** After an upgrade request, the caller's bytes are relayed as they are. */
+  private raw = false;
+  private target?: ServiceTarget;
+  private conn?: AgentConnection;
+  private stream?: ClientHttp2Stream;
+  private exclude?: AgentConnection;
+  private closing = false;
+  private readonly forwardedFor: string;
+  // Response side: methods of requests still waiting for their final response.
+  private readonly pending: string[] = [];
+  private resCarry?: Buffer;
+  private resBody?: BodyTracker;
+  private resRaw = false;
+  private responseStarted = false;
+  /** The in-flight request, kept while it may be re-sent to another agent. */
+  private retry?: { frames: Buffer[]; method: string };
+  private corked = false;
+
+  constructor(
+    private readonly sock: TLSSocket,
+    private readonly deps: RelayDeps,
+  ) {
+    this.forwardedFor = sock.remoteAddress ?? '';
+    sock.setNoDelay(true);
+    sock.on('data', (c: Buffer) => this.onCallerData(c));
+    sock.on('end', () => this.stream?.end());
+    sock.on('close', () => this.onCallerClose());
+    sock.on('error', () => {});
+    sock.on('drain', () => this.stream?.resume());
+    // Idle keep-alive connections (nothing pending) are closed after two minutes.
+    sock.setTimeout(120_000, () => {
+      if (this.idle()) sock.end();
+    });
+  }
+
+  private idle() {
+    return this.pending.length === 0 && !this.resBody && !this.resRaw && !this.reqBody && !this.raw;
+  }
+
+  // ---- caller -> agent ----
+
+  private onCallerData(chunk: Buffer) {
+    if (this.closing) return;
+    const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = undefined;
+    this.process(b, 0);
+  }
+
+  private process(b: Buffer, start: number) {
+    let off = start;
+    while (off < b.length && !this.closing) {
+      if (this.raw) {
+        this.send(frameBody, b.subarray(off));
+        return;
+      }
+      if (this.reqBody) {
+        let n: number;
+        try {
+          n = this.reqBody.feed(b, off);
+        } catch {
+          this.fail(400, 'INVALID_ARGUMENT', 'malformed request body framing');
+          return;
+        }
+        if (n > 0) this.send(frameBody, b.subarray(off, off + n));
+        off += n;
+        if (this.reqBody.done) {
+          this.reqBody = undefined;
+          this.send(frameEnd);
+        }
+        continue;
+      }
+      const end = headEnd(b, off);
+      if (end < 0) {
+        if (b.length - off > maxHeadBytes)
+          this.fail(431, 'INVALID_ARGUMENT', 'request head is larger than 64 KiB');
+        else this.carry = b.subarray(off);
+        return;
+      }
+      let head: Head;
+      try {
+        head = parseHead(b.toString('latin1', off, end - 4), true);
+      } catch {
+        this.fail(400, 'INVALID_ARGUMENT', 'malformed request head');
+        return;
+      }
+      off = end;
+      let target: ServiceTarget | Promise<ServiceTarget>;
+      try {
+        target = this.deps.auth.authenticateCaller(this.sock, header(head, 'authorization'));
+      } catch (e) {
+        this.failAuth(e);
+        return;
+      }
+      if (target instanceof Promise) {
+        // Not seen recently: verify, holding the caller's further bytes meanwhile.
+        this.sock.pause();
+        const rest = b.subarray(off);
+        target.then(
+          (t) => {
+            if (this.closing) return;
+            this.sock.resume();
+            if (this.startRequest(head, t)) this.process(rest, 0);
+          },
+          (e) => this.failAuth(e),
+        );
+        return;
+      }
+      if (!this.startRequest(head, target)) return;
+    }
+  }
+
+  private startRequest(head: Head, target: ServiceTarget): boolean {
+    if (this.target && (this.target.agent !== target.agent || this.target.key !== target.key)) {
+      this.fail(421, 'INVALID_ARGUMENT', 'one connection reaches one agent service; open another connection');
+      return false;
+    }
+    this.target = target;
+    let body: BodyTracker;
+    try {
+      body = requestBody(head);
+    } catch {
+      this.fail(400, 'INVALID_ARGUMENT', 'malformed content-length or transfer-encoding');
+      return false;
+    }
+    const connection = header(head, 'connection') ?? '';
+    const upgrade = header(head, 'upgrade') !== undefined && /upgrade/i.test(connection);
+    let text = `${head.method} ${head.target} ${head.version}\r\n`;
+    for (const [k, v] of head.headers) {
+      if (k === 'authorization' || k === 'proxy-authorization' || k.startsWith('skyway-')) continue;
+      if (k === 'x-forwarded-for' || k === 'x-forwarded-proto' || k === 'x-forwarded-host') continue;
+      text += `${k}: ${v}\r\n`;
+    }
+    const xff = header(head, 'x-forwarded-for');
+    text += `x-forwarded-for: ${xff ? `${xff}, ` : ''}${this.forwardedFor}\r\nx-forwarded-proto: https\r\n`;
+    const host = header(head, 'host');
+    if (host) text += `x-forwarded-host: ${host}\r\n`;
+    // AWS callers sign with a placeholder key; the agent reads region and service from it and re-signs.
+    const authz = header(head, 'authorization');
+    if (target.serviceType === 'aws' && authz?.startsWith('AWS4-HMAC-SHA256 '))
+      text += `skyway-caller-authorization: ${authz}\r\n`;
+    text += '\r\n';
+    const headFrame = frame(frameHead, Buffer.from(text, 'latin1'));
+    const frames = body.done && !upgrade ? [headFrame, frame(frameEnd)] : [headFrame];
+    if (this.pending.length === 0) this.responseStarted = false;
+    this.pending.push(head.method!);
+    this.retry =
+      body.done && !upgrade && idempotent.has(head.method!) ? { frames, method: head.method! } : undefined;
+    if (!this.stream && !this.openStream()) return false;
+    this.conn!.stats.requests++;
+    for (const f of frames) this.write(f);
+    if (upgrade) this.raw = true;
+    else if (!body.done) this.reqBody = body;
+    return true;
+  }
+
+  private openStream(): boolean {
+    const t = this.target!;
+    const conn = this.deps.agents.pick(t.agent, t.key, this.exclude);
+    if (!conn) {
+      const why = this.deps.agents.has(t.agent)
+        ? `agent "${t.agent}" is connected but offers no ${t.key} service`
+        : `agent "${t.agent}" is not connected`;
+      this.fail(503, 'UNAVAILABLE', why, 'retry-after: 1\r\n');
+      return false;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = conn.session.request(
+        {
+          ':method': 'POST',
+          ':path': '/relay',
+          'skyway-relay': '1',
+          'skyway-service-type': t.serviceType,
+          'skyway-service-name': t.serviceName,
+        },
+        { endStream: false },
+      );
+    } catch {
+      this.fail(502, 'UNAVAILABLE', `lost the connection to agent "${t.agent}"`);
+      return false;
+    }
+    conn.stats.active++;
+    this.stream = stream;
+    this.conn = conn;
+    stream.on('error', () => {});
+    stream.on('data', (c: Buffer) => this.onAgentData(stream, c));
+    stream.on('end', () => {
+      // The service closed its connection: after a complete (or close-delimited) response, so does the caller's.
+      if (stream === this.stream && (this.idle() || this.resBody?.kind === 'close' || this.resRaw))
+        this.sock.end();
+    });
+    stream.on('drain', () => this.sock.resume());
+    stream.on('close', () => this.onAgentClose(stream, conn));
+    return true;
+  }
+
+  private send(type: number, payload?: Buffer) {
+    if (!this.stream) return;
+    this.write(frame(type, payload));
+    if (payload && payload.length > 16384) this.write(payload);
+  }
+
+  private write(b: Buffer) {
+    if (this.stream && !this.stream.write(b)) this.sock.pause();
+  }
+
+  // ---- agent -> caller ----
+
+  private onAgentData(stream: ClientHttp2Stream, chunk: Buffer) {
+    if (stream !== this.stream || this.closing) return;
+    this.responseStarted = true;
+    this.retry = undefined;
+    if (!this.resRaw) this.track(chunk);
+    // Chunks that arrive in the same tick go out in one TLS write; the next tick flushes them.
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.sock.uncork();
+      });
+    }
+    if (!this.sock.write(chunk)) stream.pause();
+  }
+
+  /** Follows response boundaries (without changing a byte). */
+  private track(chunk: Buffer) {
+    let b = chunk;
+    let off = 0;
+    try {
+      while (off < b.length && !this.resRaw) {
+        if (this.resBody) {
+          off += this.resBody.feed(b, off);
+          if (this.resBody.done) {
+            this.resBody = undefined;
+            this.pending.shift();
+            this.responseStarted = false;
+          }
+          continue;
+        }
+        if (this.resCarry) {
+          b = Buffer.concat([this.resCarry, b.subarray(off)]);
+          off = 0;
+          this.resCarry = undefined;
+        }
+        const end = headEnd(b, off);
+        if (end < 0) {
+          this.resCarry = b.subarray(off);
+          if (this.resCarry.length > maxHeadBytes) this.resRaw = true;
+          return;
+        }
+        const head = parseHead(b.toString('latin1', off, end - 4), false);
+        off = end;
+        if (head.status === 101) {
+          this.resRaw = true;
+          return;
+        }
+        if (head.status! < 200) continue;
+        const body = responseBody(head, this.pending[0]);
+        if (body.done) {
+          this.pending.shift();
+          this.responseStarted = false;
+        } else this.resBody = body;
+      }
+    } catch {
+      // Not HTTP we understand: relay the rest as it is.
+      this.resRaw = true;
+    }
+  }
+
+  private onAgentClose(stream: ClientHttp2Stream, conn: AgentConnection) {
+    conn.stats.active--;
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    this.conn = undefined;
+    if (this.closing) return;
+    const lost = conn.session.destroyed || conn.session.closed;
+    const clean = stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded;
+    if (this.idle()) {
+      // Nothing in flight: the next request opens a stream to whichever agent is there.
+      if (clean) this.sock.end();
+      return;
+    }
+    if (this.pending.length > 0 && !this.responseStarted && !this.resBody && !this.resRaw) {
+      const retry = this.retry;
+      if (retry && (lost || clean)) {
+        this.exclude = conn;
+        this.pending.length = 0;
+        this.pending.push(retry.method);
+        this.responseStarted = false;
+        const opened = this.openStream();
+        this.exclude = undefined;
+        if (opened) for (const f of retry.frames) this.write(f);
+        return;
+      }
+      conn.stats.errors++;
+      this.fail(
+        502,
+        'UNAVAILABLE',
+        lost
+          ? `lost the connection to agent "${this.target?.agent}"`
+          : `agent "${this.target?.agent}" ended the request without a response`,
+      );
+      return;
+    }
+    // The agent went away in the middle of a response: the caller sees the connection cut.
+    this.sock.destroy();
+  }
+
+  private onCallerClose() {
+    this.closing = true;
+    if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  // ---- errors ----
+
+  private failAuth(e: unknown) {
+    if (isSkywayError(e)) {
+      const status = statusOfKind[e.kind];
+      this.fail(
+        status,
+        e.code,
+        e.message,
+        status === 401 ? 'www-authenticate: Bearer realm="skyway"\r\n' : '',
+      );
+      return;
+    }
+    this.deps.log.error({ err: e }, 'service port: authentication failed unexpectedly');
+    this.fail(500, 'INTERNAL', 'internal error');
+  }
+
+  /** Answers the current request with an error and closes the connection. */
+  private fail(status: number, code: string, message: string, extra = '') {
+    if (this.closing) return;
+    this.closing = true;
+    const body = JSON.stringify({ error: { code, message } });
+    this.sock.end(
+      `HTTP/1.1 ${status} ${reasons[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+    );
+    if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+  }
+}
