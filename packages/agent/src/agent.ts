@@ -1,8 +1,8 @@
 // `skyway agent`: runs inside a private network, dials out to the controller
 // and keeps one long-lived, reconnecting control channel. Over the TLS
-// connection the agent is the HTTP/2 *server*: every forwarded request is its
-// own stream, and the control service (Hello, stats, status) is served on the
-// same connection.
+// connection the agent is the HTTP/2 *server*: every caller connection is
+// relayed on its own stream (see relay.ts), and the control service (Hello,
+// stats, status) is served on the same connection.
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
@@ -10,7 +10,6 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import pino, { type Logger } from 'pino';
 import { backoffDelay } from './backoff.js';
 import { controlRoutes, type StatusEventInit } from './control.js';
-import { forward } from './forward.js';
 import { type AgentIdentity, type EnrollmentBundle, IdentityStore, renewAt } from './identity.js';
 import { relay } from './relay.js';
 import { Service, type ServiceConfig } from './services.js';
@@ -82,7 +81,7 @@ export class Agent extends EventEmitter {
       connect: false,
       grpcWeb: false,
     });
-    // Forwarded requests take the raw stream; only control calls get the compatibility objects connect needs.
+    // Relayed caller connections take the raw stream; only control calls get the compatibility objects connect needs.
     this.server = http2.createServer({ settings: h2Settings, maxSessionMemory: 256 });
     this.server.on(
       'stream',
@@ -94,10 +93,6 @@ export class Agent extends EventEmitter {
       ) => {
         if (headers['skyway-relay'] !== undefined) {
           relay(stream, headers, this.services, this.stats, this.log);
-          return;
-        }
-        if (headers['skyway-service-type'] !== undefined) {
-          forward(stream, headers, this.services, this.stats, this.log);
           return;
         }
         const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders as never);

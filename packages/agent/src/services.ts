@@ -3,8 +3,6 @@
 // environment and never leave the agent.
 import { readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
@@ -75,8 +73,7 @@ export class Service {
   /** True when the body must be buffered before signing (AWS, except S3). */
   readonly needsBody: boolean = false;
   private readonly target?: Target;
-  private readonly httpAgent: http.Agent;
-  private readonly tlsOpts: https.AgentOptions;
+  private readonly tlsOpts: tls.ConnectionOptions;
   private readonly authorizeFn: (ctx: ForwardContext, body?: Buffer) => Target;
 
   constructor(cfg: ServiceConfig) {
@@ -91,7 +88,7 @@ export class Service {
     this.type = cfg.type;
     this.annotations = { ...(cfg.annotations ?? {}) };
     const creds = cfg.credentials ?? { type: 'none' };
-    const tlsOpts: https.AgentOptions = {
+    const tlsOpts: tls.ConnectionOptions = {
       ca: cfg.caFile ? readFileSync(cfg.caFile, 'utf8') : undefined,
       rejectUnauthorized: cfg.insecureSkipVerify !== true,
     };
@@ -109,11 +106,6 @@ export class Service {
     const url = cfg.url ?? kube?.server;
     if (url) this.target = parseTarget(url, what);
     else if (creds.type !== 'aws') throw new Error(`${what}: url is required`);
-    const agentOpts = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
-    this.httpAgent =
-      this.target?.https || (!this.target && creds.type === 'aws')
-        ? new https.Agent({ ...agentOpts, ...tlsOpts })
-        : new http.Agent(agentOpts);
     const fixed = () => this.target!;
     const setAuth = (value: () => string) => (ctx: ForwardContext) => {
       ctx.headers.authorization = value();
@@ -213,19 +205,6 @@ export class Service {
     return this.authorizeFn(ctx, body);
   }
 
-  request(target: Target, ctx: ForwardContext): http.ClientRequest {
-    ctx.headers.host = target.host;
-    const mod = target.https ? https : http;
-    return mod.request({
-      agent: this.httpAgent,
-      hostname: target.hostname,
-      port: target.port,
-      method: ctx.method,
-      path: target.basePath + ctx.path,
-      headers: ctx.headers,
-    });
-  }
-
   /** A connection of its own to the service (the relay keeps one per caller connection). */
   connect(target: Target): net.Socket {
     const s = target.https
@@ -244,9 +223,8 @@ export class Service {
     return s;
   }
 
-  close() {
-    this.httpAgent.destroy();
-  }
+  /** Nothing to release: connections to the service belong to the relays that opened them. */
+  close() {}
 }
 
 function req<T>(v: T | undefined, message: string): T {
