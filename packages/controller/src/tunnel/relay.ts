@@ -46,6 +46,10 @@ export interface RelayDeps {
   log: Logger;
 }
 
+function uncork(c: CallerConnection) {
+  c.uncork();
+}
+
 function frame(type: number, payload?: Buffer): Buffer {
   const len = payload?.length ?? 0;
   const out = Buffer.allocUnsafe(5 + (len <= 16384 ? len : 0));
@@ -199,8 +203,18 @@ export class CallerConnection {
     if (target.serviceType === 'aws' && authz?.startsWith('AWS4-HMAC-SHA256 '))
       text += `skyway-caller-authorization: ${authz}\r\n`;
     text += '\r\n';
-    const headFrame = frame(frameHead, Buffer.from(text, 'latin1'));
-    const frames = body.done && !upgrade ? [headFrame, frame(frameEnd)] : [headFrame];
+    // One write (one DATA frame) for a request without a body: HEAD and END together.
+    const headBytes = Buffer.byteLength(text, 'latin1');
+    const withEnd = body.done && !upgrade;
+    const out = Buffer.allocUnsafe(5 + headBytes + (withEnd ? 5 : 0));
+    out[0] = frameHead;
+    out.writeUInt32BE(headBytes, 1);
+    out.write(text, 5, 'latin1');
+    if (withEnd) {
+      out[5 + headBytes] = frameEnd;
+      out.writeUInt32BE(0, 6 + headBytes);
+    }
+    const frames = [out];
     if (this.pending.length === 0) this.responseStarted = false;
     this.pending.push(head.method!);
     this.retry =
@@ -272,15 +286,18 @@ export class CallerConnection {
     this.retry = undefined;
     if (!this.resRaw) this.track(chunk);
     // Chunks that arrive in the same tick go out in one TLS write; the next tick flushes them.
-    if (!this.corked) {
+    // A response that ends in this chunk (the common small one) is written at once.
+    if (!this.corked && !this.idle()) {
       this.corked = true;
       this.sock.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.sock.uncork();
-      });
+      process.nextTick(uncork, this);
     }
     if (!this.sock.write(chunk)) stream.pause();
+  }
+
+  uncork() {
+    this.corked = false;
+    this.sock.uncork();
   }
 
   /** Follows response boundaries (without changing a byte). */
