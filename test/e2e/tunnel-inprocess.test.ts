@@ -3,8 +3,9 @@
 // is tunnel-netns.test.ts.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,6 +28,7 @@ let home: string;
 let endpoint: TunnelEndpoint;
 let agent: Agent;
 let origin: http.Server;
+let secureOrigin: https.Server;
 let registry: MemoryCredentialRegistry;
 let tokens: TokenService;
 let ca: CertificateAuthority;
@@ -66,6 +68,15 @@ before(async () => {
   registry = new MemoryCredentialRegistry();
   tokens = await TokenService.open({ revocations: registry });
   ca = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), registry });
+  // An HTTPS origin (like a Kubernetes API server) with a certificate from a CA only the agent trusts.
+  const originCa = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), name: 'Origin CA' });
+  const originCert = await originCa.issueServer({ names: ['localhost'] });
+  await writeFile(join(home, 'origin-ca.pem'), originCa.certPem);
+  secureOrigin = https.createServer({ cert: originCert.certPem, key: originCert.keyPem }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ secure: true, auth: req.headers.authorization }));
+  });
+  const secureOriginPort = await listenHttp(secureOrigin as unknown as http.Server);
   endpoint = await startTunnelEndpoint({
     ca,
     tokens,
@@ -92,6 +103,25 @@ before(async () => {
         credentials: { type: 'basic', username: 'admin', passwordEnv: 'SKYWAY_TEST_PASSWORD' },
       },
       { name: 'down', type: 'x-down', url: 'http://127.0.0.1:1' },
+      {
+        name: 'secure',
+        type: 'kubernetes',
+        url: `https://localhost:${secureOriginPort}`,
+        caFile: join(home, 'origin-ca.pem'),
+        credentials: { type: 'bearer', token: 'kube-token' },
+      },
+      {
+        name: 'acct',
+        type: 'aws',
+        url: `http://127.0.0.1:${originPort}`,
+        credentials: {
+          type: 'aws',
+          accessKeyId: 'AKIDAGENT',
+          secretAccessKey: 'agent-secret',
+          region: 'eu-west-1',
+          service: 'ec2',
+        },
+      },
     ],
   });
   process.env.SKYWAY_TEST_PASSWORD = 's3cret-origin-password';
@@ -106,6 +136,7 @@ after(async () => {
   await agent?.stop();
   await endpoint?.close();
   origin?.close();
+  secureOrigin?.close();
   await rm(home, { recursive: true, force: true });
 });
 
@@ -206,7 +237,7 @@ test('upgrades are forwarded', async () => {
 test('lists the agent with its hello and stats', async () => {
   const [c] = endpoint.agents.connections('edge-1');
   assert.equal(c!.hello.annotations.site, 'lab');
-  assert.deepEqual(c!.hello.services.map((s) => s.name).sort(), ['down', 'web']);
+  assert.deepEqual(c!.hello.services.map((s) => s.name).sort(), ['acct', 'down', 'secure', 'web']);
   const s = (await c!.fetchStats()) as { services: Array<{ requests: number }> };
   assert.ok(s.services.length > 0);
 });
@@ -236,4 +267,32 @@ test('enrollment: clock skew over 5 minutes is refused and says so; join tokens 
   const { X509Certificate } = await import('node:crypto');
   await registry.revoke(new X509Certificate(renewed.cert).serialNumber);
   await assert.rejects(store.renew(renewed), /revoked/);
+});
+
+test('HTTPS services are verified with their CA; AWS requests are re-signed by the agent', async () => {
+  const k = (
+    await issueServiceToken(deps, { agent: 'edge-1', serviceType: 'kubernetes', serviceName: 'secure' })
+  ).token;
+  const r = await call(svc('/api'), { ca: ca.certPem, headers: { authorization: `Bearer ${k}` } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(JSON.parse(r.body.toString()), { secure: true, auth: 'Bearer kube-token' });
+  const a = (await issueServiceToken(deps, { agent: 'edge-1', serviceType: 'aws', serviceName: 'acct' }))
+    .token;
+  const body = 'Action=DescribeVpcs&Version=2016-11-15';
+  const r2 = await call(svc('/'), {
+    method: 'POST',
+    ca: ca.certPem,
+    body,
+    headers: {
+      authorization: `Bearer ${a}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(body.length),
+    },
+  });
+  assert.equal(r2.status, 200);
+  const auth = JSON.parse(r2.body.toString()).auth as string;
+  assert.match(
+    auth,
+    /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/ec2\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+  );
 });
