@@ -2,8 +2,16 @@
 // through nginx as a plain reverse proxy, through an OpenSSH reverse tunnel
 // (ssh -R) and through Skyway (controller service port -> agent tunnel):
 // requests/s and p50/p99 for a 1 KiB GET at 64 connections (wrk), MB/s for a
-// 1 GiB streamed download (curl), and memory per 1,000 idle watches.
-// Everything runs on loopback, under /tmp/skyway-bench-*, and is removed at the end.
+// 1 GiB streamed download (curl), and memory per 1,000 idle watches (RSS of
+// the proxy's processes: nginx workers; sshd and ssh; Skyway controller and
+// agent). Skyway callers use HTTPS with a service token, as they must; the
+// others are plain HTTP. Everything runs on loopback, under
+// /tmp/skyway-bench-*, and is removed at the end.
+//
+// Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_WATCHES
+// (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway, SKYWAY_BENCH_NO_DOWNLOAD=1,
+// SKYWAY_BENCH_CPU=1 (CPU per request and per GiB, memory per process),
+// SKYWAY_BENCH_PROF=<dir> (CPU profiles of controller and agent), SKYWAY_BENCH_NODE_ARGS.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
