@@ -39,3 +39,14 @@ test('request and response body kinds', () => {
   assert.equal(t.feed(Buffer.from('abcdef'), 1), 3);
   assert.ok(t.done);
 });
+
+test('refuses framings that could smuggle a request', () => {
+  const bad = [
+    'POST / HTTP/1.1\r\ncontent-length: 3\r\ntransfer-encoding: chunked',
+    'POST / HTTP/1.1\r\ncontent-length: 3\r\ncontent-length: 4',
+    'POST / HTTP/1.1\r\ntransfer-encoding: chunked, gzip',
+  ];
+  for (const h of bad) assert.throws(() => requestBody(parseHead(h, true)));
+  assert.throws(() => parseHead('GET / HTTP/1.1\r\nx: a\nhost: b', true));
+  assert.throws(() => parseHead('GET / HTTP/1.1\r\nx: a\r\n folded', true));
+});

@@ -31,6 +31,10 @@ export function parseHead(text: string, request: boolean): Head {
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
+    // No bare CR/LF or NUL inside a line and no obsolete line folding: either could make the
+    // next hop see different headers than we checked (request smuggling).
+    if (/[\r\n\0]/.test(line) || line[0] === ' ' || line[0] === '\t')
+      throw new HttpParseError('malformed header line');
     const c = line.indexOf(':');
     if (c <= 0) throw new HttpParseError(`malformed header line`);
     headers.push([line.slice(0, c).trim().toLowerCase(), line.slice(c + 1).trim()]);
@@ -111,10 +115,17 @@ export class BodyTracker {
   }
 }
 
-/** The body of a request, from its head. */
+/** The body of a request, from its head (refusing the ambiguous framings smuggling relies on). */
 export function requestBody(h: Head): BodyTracker {
-  const te = header(h, 'transfer-encoding');
-  if (te && /chunked\s*$/i.test(te)) return new BodyTracker('chunked');
+  const te = h.headers.filter(([k]) => k === 'transfer-encoding').map(([, v]) => v);
+  const cls = new Set(h.headers.filter(([k]) => k === 'content-length').map(([, v]) => v.trim()));
+  if (te.length > 0) {
+    if (!/(^|,)\s*chunked\s*$/i.test(te.join(',')))
+      throw new HttpParseError('transfer-encoding must end in chunked');
+    if (cls.size > 0) throw new HttpParseError('both transfer-encoding and content-length');
+    return new BodyTracker('chunked');
+  }
+  if (cls.size > 1) throw new HttpParseError('conflicting content-length values');
   const cl = header(h, 'content-length');
   if (cl !== undefined) {
     const n = Number(cl);
