@@ -15,6 +15,8 @@ export const frameHead = 1;
 export const frameBody = 2;
 export const frameEnd = 3;
 const maxSignedBody = 16 * 1024 * 1024;
+/** Bytes held for the other side before reading stops (back-pressure), per connection. */
+const maxBuffered = 256 * 1024;
 
 export function rawResponse(status: number, reason: string, code: string, message: string): Buffer {
   const body = JSON.stringify({ error: { code, message } });
@@ -90,7 +92,8 @@ export function relay(
     origin = s;
     s.on('data', (chunk: Buffer) => {
       responseBytes += chunk.length;
-      if (!stream.write(chunk)) s.pause();
+      stream.write(chunk);
+      if (stream.writableLength > maxBuffered) s.pause();
     });
     stream.on('drain', () => s.resume());
     s.on('end', () => {
@@ -157,7 +160,9 @@ export function relay(
         signing.chunks.push(payload);
         return;
       }
-      if (origin && !origin.write(payload)) {
+      if (!origin) return;
+      origin.write(payload);
+      if (origin.writableLength > maxBuffered) {
         stream.pause();
         origin.once('drain', () => stream.resume());
       }

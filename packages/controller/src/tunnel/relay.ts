@@ -28,6 +28,12 @@ export const frameBody = 2;
 export const frameEnd = 3;
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * Bytes a side may hold for the other before it stops reading (back-pressure). Above the
+ * streams' 16 KiB default so that bulk transfers do not stop and start at every chunk;
+ * still small and bounded per connection.
+ */
+export const maxBuffered = 256 * 1024;
 const reasons: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -275,7 +281,10 @@ export class CallerConnection {
   }
 
   private write(b: Buffer) {
-    if (this.stream && !this.stream.write(b)) this.sock.pause();
+    if (this.stream) {
+      this.stream.write(b);
+      if (this.stream.writableLength > maxBuffered) this.sock.pause();
+    }
   }
 
   // ---- agent -> caller ----
@@ -292,7 +301,8 @@ export class CallerConnection {
       this.sock.cork();
       process.nextTick(uncork, this);
     }
-    if (!this.sock.write(chunk)) stream.pause();
+    this.sock.write(chunk);
+    if (this.sock.writableLength > maxBuffered) stream.pause();
   }
 
   uncork() {
