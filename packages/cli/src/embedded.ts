@@ -7,6 +7,8 @@ import { createLocalPlugin } from '@skyway/plugin-local';
 
 export const embeddedConfig = {
   listen: '127.0.0.1:7070',
+  tunnel_listen: '127.0.0.1:7443',
+  service_listen: '127.0.0.1:8443',
   namespaces: {
     default: {
       clouds: {

@@ -22,6 +22,9 @@ export interface ControllerConfig {
   port: number;
   /** Port of the gRPC service plugins call back into (0 = any free port). */
   pluginPort: number;
+  /** Where agents dial in, and where callers reach agent services (0 = any free port). */
+  tunnelPort: number;
+  servicePort: number;
   /** A file path or a postgres:// URL. */
   database: string;
   addressPools: string[];
@@ -41,7 +44,16 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   const fail = (field: string, msg: string) => invalidArgument(`${source}: ${field} ${msg}`, field);
   const obj = (raw ?? {}) as Record<string, unknown>;
   if (typeof obj !== 'object' || Array.isArray(obj)) throw fail('(top level)', 'must be a mapping');
-  const known = ['listen', 'plugin_listen', 'database', 'address_pools', 'plugins', 'namespaces'];
+  const known = [
+    'listen',
+    'plugin_listen',
+    'tunnel_listen',
+    'service_listen',
+    'database',
+    'address_pools',
+    'plugins',
+    'namespaces',
+  ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
   const hostPort = (v: unknown, field: string, def: string) => {
@@ -52,6 +64,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   };
   const listen = hostPort(obj.listen, 'listen', '127.0.0.1:7070');
   const pluginListen = hostPort(obj.plugin_listen, 'plugin_listen', `${listen.host}:0`);
+  const tunnelListen = hostPort(obj.tunnel_listen, 'tunnel_listen', `${listen.host}:0`);
+  const serviceListen = hostPort(obj.service_listen, 'service_listen', `${listen.host}:0`);
   const pools = (obj.address_pools ?? ['10.0.0.0/8']) as unknown[];
   if (!Array.isArray(pools) || pools.length === 0)
     throw fail('address_pools', 'must be a non-empty list of CIDRs');
@@ -94,6 +108,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     host: listen.host,
     port: listen.port,
     pluginPort: pluginListen.port,
+    tunnelPort: tunnelListen.port,
+    servicePort: serviceListen.port,
     database:
       process.env.SKYWAY_DATABASE_URL ?? (obj.database as string | undefined) ?? join(home, 'skyway.db'),
     addressPools: pools.map(String),

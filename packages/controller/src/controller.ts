@@ -29,6 +29,7 @@ import { ResourceService } from './services/resources.js';
 import { RuleService } from './services/rules.js';
 import { TagService } from './services/tags.js';
 import { Store } from './store/store.js';
+import { makeAgentRoutes, startTunnelEndpoint, type TunnelEndpoint } from './tunnel/index.js';
 
 /** Builds a trusted in-process plugin for one cloud. */
 export type InProcessFactory = (opts: {
@@ -56,6 +57,7 @@ export interface RunningController {
   adminToken: string;
   services: import('./http/context.js').Services;
   tokens: TokenService;
+  tunnel: TunnelEndpoint;
   close(): Promise<void>;
 }
 
@@ -157,7 +159,23 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       }
     }
 
-    const app = await buildApp({ services, tokens, logger: opts.logger, extraRoutes: opts.extraRoutes });
+    // The agent tunnel: agents dial in here; callers reach their services on the service port.
+    const tunnel = await startTunnelEndpoint({
+      home: config.home,
+      tokens,
+      revocations,
+      host: config.host,
+      tunnelPort: config.tunnelPort,
+      servicePort: config.servicePort,
+      ...(opts.logger ? { logger: opts.logger as never } : {}),
+    });
+    closers.push(() => tunnel.close());
+    const app = await buildApp({
+      services,
+      tokens,
+      logger: opts.logger,
+      extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
+    });
     closers.push(() => app.close());
     let url = 'http://inject';
     if (opts.listen !== false) {
@@ -174,6 +192,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       store,
       services,
       tokens,
+      tunnel,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
         for (const c of closers.reverse()) await c();

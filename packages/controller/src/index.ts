@@ -1,6 +1,8 @@
 export * from './auth/tokens.js';
+export * from './ca/index.js';
 export * from './config.js';
 export * from './controller.js';
 export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
 export * from './store/store.js';
+export * from './tunnel/index.js';

@@ -3,8 +3,8 @@
 // it on first start); the other verbs go through the control API.
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { openFileCa } from '@skyway/controller';
 import type { Command } from 'commander';
-import { openFileCa } from '../../../controller/src/ca/index.js';
 import { skywayHome } from '../client.js';
 import { clientOf, example, globals } from '../context.js';
 import { emit, printTable } from '../output.js';

@@ -1,8 +1,7 @@
 // What a Skyway client certificate stands for, carried as one URI in its
 // subjectAltName so that any TLS stack can read it back.
 import { invalidArgument } from '@skyway/core';
-
-export type Role = 'viewer' | 'operator' | 'admin';
+import type { Role } from '../auth/tokens.js';
 
 export type CertIdentity =
   | { kind: 'agent'; agent: string }
