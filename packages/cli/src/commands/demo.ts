@@ -9,6 +9,7 @@ import { parseConfig, type RunningController, startController } from '@skyway/co
 import { ExecRunner } from '@skyway/dataplane';
 import { checkHost, createLocalPlugin, LabNames, type LocalPlugin } from '@skyway/plugin-local';
 import type { Command } from 'commander';
+import { createApiClient } from '../client.js';
 import { example } from '../context.js';
 import { printTable } from '../output.js';
 
@@ -115,26 +116,13 @@ export function registerDemo(program: Command): void {
         },
       });
       console.log(`  controller at ${ctl.url}, home ${home}`);
-      const c = ctl;
-      const call = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${c.url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${c.adminToken}`,
-            ...(body ? { 'content-type': 'application/json' } : {}),
-          },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        const json = (await res.json()) as any;
-        if (!res.ok) throw new Error(`${method} ${path}: ${json.error?.code}: ${json.error?.message}`);
-        return json;
-      };
+      const api = createApiClient({ url: ctl.url, token: ctl.adminToken });
 
       step(2, `creating ${vms.length} VMs, each running a small web server on port 80`);
       const server = `exec ${process.execPath} -e "require('http').createServer((q,s)=>s.end('hello from '+require('os').hostname())).listen(80)"`;
       const all: Vm[] = [];
       for (const vm of vms) {
-        const r = await call('POST', `/namespaces/default/clouds/${vm.cloud}/resources`, {
+        const r = await api.post<{ ip: string }>(`/namespaces/default/clouds/${vm.cloud}/resources`, {
           name: vm.name,
           description: JSON.stringify({ region: vm.region, command: server }),
         });
@@ -152,8 +140,8 @@ export function registerDemo(program: Command): void {
         4,
         'applying tag rules: web = {web-1, web-2}, app = {app-1, app-2}; web takes HTTP from app; db-1 from app-1',
       );
-      await call('PUT', '/tags/web', { child_tags: ['default.lab-east.web-1', 'default.lab-west.web-2'] });
-      await call('PUT', '/tags/app', { child_tags: ['default.lab-east.app-1', 'default.lab-west.app-2'] });
+      await api.put('/tags/web', { child_tags: ['default.lab-east.web-1', 'default.lab-west.web-2'] });
+      await api.put('/tags/app', { child_tags: ['default.lab-east.app-1', 'default.lab-west.app-2'] });
       const http = (name: string, direction: string, tags: string[]) => ({
         name,
         direction,
@@ -162,15 +150,13 @@ export function registerDemo(program: Command): void {
         tags,
       });
       const t0 = performance.now();
-      await call('POST', '/tags/web/rules', [http('http-from-app', 'INBOUND', ['app'])]);
-      await call('POST', '/tags/app/rules', [http('http-to-web', 'OUTBOUND', ['web'])]);
-      await call(
-        'POST',
+      await api.post('/tags/web/rules', [http('http-from-app', 'INBOUND', ['app'])]);
+      await api.post('/tags/app/rules', [http('http-to-web', 'OUTBOUND', ['web'])]);
+      await api.post(
         '/namespaces/default/clouds/lab-east/resources/db-1/rules',
         http('http-from-app-1', 'INBOUND', ['default.lab-east.app-1']),
       );
-      await call(
-        'POST',
+      await api.post(
         '/namespaces/default/clouds/lab-east/resources/app-1/rules',
         http('http-to-db', 'OUTBOUND', ['default.lab-east.db-1']),
       );
@@ -194,7 +180,7 @@ export function registerDemo(program: Command): void {
       );
 
       step(6, 'VPN and BGP state');
-      const { connections } = await call('GET', '/api/v1/connections');
+      const { connections } = await api.get<{ connections: any[] }>('/api/v1/connections');
       printTable(
         connections.map((x: any) => ({
           between: `${x.cloud_a} <-> ${x.cloud_b}`,

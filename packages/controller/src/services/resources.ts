@@ -49,6 +49,16 @@ export function parseDescription(description: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
+/** A resource as the API returns it. */
+export const resourceView = (r: ResourceRow) => ({
+  namespace: r.namespace,
+  cloud: r.cloud,
+  name: r.name,
+  uri: r.uri,
+  ip: r.ip,
+  created_at: r.createdAt,
+});
+
 export class ResourceService {
   constructor(
     private readonly store: Store,

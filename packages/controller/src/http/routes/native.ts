@@ -2,6 +2,7 @@
 // connections, events (server-sent), tokens and plugins.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { resourceView } from '../../services/resources.js';
 import { requireRole, visibleNamespaces } from '../auth.js';
 import type { Services } from '../context.js';
 import { CloudParams, TokenBody } from '../schemas.js';
@@ -44,16 +45,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       const visible = visibleNamespaces(req);
       const rows = await resources.list(req.query);
       return {
-        resources: rows
-          .filter((r) => !visible || visible.includes(r.namespace))
-          .map((r) => ({
-            namespace: r.namespace,
-            cloud: r.cloud,
-            name: r.name,
-            uri: r.uri,
-            ip: r.ip,
-            created_at: r.createdAt,
-          })),
+        resources: rows.filter((r) => !visible || visible.includes(r.namespace)).map(resourceView),
       };
     },
   );

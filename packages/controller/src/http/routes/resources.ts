@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { invalidArgument } from '@skyway/core';
+import { resourceView } from '../../services/resources.js';
 import { ruleView } from '../../services/rules.js';
 import { requireRole } from '../auth.js';
 import type { Services } from '../context.js';
@@ -60,14 +61,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
   app.get(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
     requireRole(req, 'viewer', req.params.namespace);
     const r = await resources.require(req.params.namespace, req.params.cloud, req.params.resourceName);
-    return {
-      namespace: r.namespace,
-      cloud: r.cloud,
-      name: r.name,
-      uri: r.uri,
-      ip: r.ip,
-      created_at: r.createdAt,
-    };
+    return resourceView(r);
   });
 
   app.delete(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
@@ -141,13 +135,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       requireRole(req, 'viewer', req.params.namespace);
       const rows = await resources.list({ namespace: req.params.namespace, cloud: req.query.cloud });
       return {
-        resources: rows.map((r) => ({
-          namespace: r.namespace,
-          cloud: r.cloud,
-          name: r.name,
-          uri: r.uri,
-          ip: r.ip,
-        })),
+        resources: rows.map(resourceView),
       };
     },
   );
