@@ -31,6 +31,10 @@ export interface ControllerConfig {
   /** Plugin descriptor files, relative to the config file. */
   plugins: string[];
   namespaces: Record<string, { clouds: CloudConfig[] }>;
+  /** Seconds between drift checks (0: only on request). */
+  pollInterval: number;
+  /** Make the clouds match the store when drift is found (false: report only). */
+  repairDrift: boolean;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -53,6 +57,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'address_pools',
     'plugins',
     'namespaces',
+    'poll_interval',
+    'repair_drift',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -102,6 +108,14 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     }
     namespaces[ns] = { clouds };
   }
+  const pollInterval = obj.poll_interval ?? 60;
+  if (typeof pollInterval !== 'number' || !Number.isInteger(pollInterval) || pollInterval < 0)
+    throw fail(
+      'poll_interval',
+      `must be a whole number of seconds (0: off), got ${JSON.stringify(pollInterval)}`,
+    );
+  const repairDrift = obj.repair_drift ?? true;
+  if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
@@ -115,6 +129,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     addressPools: pools.map(String),
     plugins: plugins.map((p) => resolve(base, String(p))),
     namespaces,
+    pollInterval,
+    repairDrift,
   };
 }
 

@@ -1,7 +1,7 @@
 // The composition root: opens the store, builds the services, starts the
 // plugins (in-process or as their own processes), the callback service they
 // call, and the REST API.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition } from '@skyway/core';
 import {
@@ -25,6 +25,7 @@ import { AccessService, StoreRevocations } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
 import { EventBus } from './services/events.js';
 import { PluginManager } from './services/plugins.js';
+import { Poller } from './services/poller.js';
 import { ResourceService } from './services/resources.js';
 import { RuleService } from './services/rules.js';
 import { TagService } from './services/tags.js';
@@ -86,7 +87,11 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     tags.onChange = async (changed) => {
       await rules.reapplySubscribers(changed);
     };
-    const services = { resources, rules, tags, connectivity, events, access, plugins };
+    const poller = new Poller(store, plugins, rules, events, {
+      repair: config.repairDrift,
+      onError: (e) => opts.logger?.error({ err: e }, 'drift check failed'),
+    });
+    const services = { resources, rules, tags, connectivity, events, access, plugins, poller };
 
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
     const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
@@ -177,6 +182,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
     });
     closers.push(() => app.close());
+    poller.start(config.pollInterval * 1000);
+    closers.push(() => poller.stop());
     let url = 'http://inject';
     if (opts.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
@@ -184,7 +191,6 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     } else {
       await app.ready();
     }
-    const { readFileSync } = await import('node:fs');
     return {
       app,
       url,

@@ -3,4 +3,5 @@ export * from './connectivity-plan.js';
 export * from './errors.js';
 export * from './ipam.js';
 export * from './permit-list.js';
+export * from './serial.js';
 export * from './tags.js';

@@ -3,8 +3,11 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SkywayError } from './errors.js';
 import {
+  diffPermitList,
+  hasDrift,
   parseDirection,
   pingRule,
+  type Rule,
   type RuleInput,
   ruleSlug,
   sshRule,
@@ -192,5 +195,42 @@ describe('helpers', () => {
     assert.notEqual(a, b);
     assert.equal(ruleSlug('Web_Tier'), 'web-tier');
     assert.equal(ruleSlug('...'), 'x');
+  });
+});
+
+describe('diffPermitList', () => {
+  const rule = (name: string, over: Partial<Rule> = {}): Rule => ({
+    name,
+    direction: 'INBOUND',
+    srcPort: -1,
+    dstPort: 22,
+    protocol: 6,
+    tags: ['web'],
+    targets: ['10.0.0.1/32'],
+    ...over,
+  });
+
+  it('finds nothing when the cloud enforces the same rules in another spelling and order', () => {
+    const d = diffPermitList(
+      [rule('a', { targets: ['10.0.0.1/32', '10.0.1.0/24'] }), rule('b')],
+      [rule('b', { tags: [] }), rule('a', { targets: ['10.0.1.0/24', '10.0.0.1'] })],
+    );
+    assert.equal(hasDrift(d), false);
+  });
+
+  it('names missing, extra and changed rules', () => {
+    const d = diffPermitList(
+      [rule('kept'), rule('gone'), rule('port')],
+      [rule('kept'), rule('port', { dstPort: 23 }), rule('stray')],
+    );
+    assert.deepEqual(d, { missing: ['gone'], extra: ['stray'], changed: ['port'] });
+  });
+
+  it('counts a lost target and a flipped direction as changes', () => {
+    const d = diffPermitList(
+      [rule('t', { targets: ['10.0.0.1/32', '10.0.0.2/32'] }), rule('d')],
+      [rule('t'), rule('d', { direction: 'OUTBOUND' })],
+    );
+    assert.deepEqual(d.changed, ['t', 'd']);
   });
 });

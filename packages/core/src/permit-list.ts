@@ -1,5 +1,7 @@
 // Permit-list rules: validation and normalization of what a client sends,
 // independent of REST or gRPC. Field names follow Paraglider's PermitListRule.
+
+import { normalizeTarget } from './cidr.js';
 import { invalidArgument } from './errors.js';
 import { validateTagRef } from './tags.js';
 
@@ -185,3 +187,41 @@ export function sshRule(tag: string): RuleInput {
     tags: [tag],
   };
 }
+
+/** What a cloud's permit list lacks, has too much of, or has differently, by rule name. */
+export interface PermitListDrift {
+  missing: string[];
+  extra: string[];
+  changed: string[];
+}
+
+type Enforced = Pick<Rule, 'name' | 'direction' | 'srcPort' | 'dstPort' | 'protocol' | 'targets'>;
+
+const enforcedForm = (r: Enforced) =>
+  JSON.stringify([
+    r.direction,
+    r.srcPort,
+    r.dstPort,
+    r.protocol,
+    [...new Set(r.targets.map((t) => normalizeTarget(t)))].sort(),
+  ]);
+
+/**
+ * Compares desired rules with the rules a cloud reports. Only what the cloud
+ * enforces counts (direction, ports, protocol, targets in any spelling); tags
+ * are the controller's bookkeeping and a cloud need not keep them.
+ */
+export function diffPermitList(desired: Enforced[], actual: Enforced[]): PermitListDrift {
+  const have = new Map(actual.map((r) => [r.name, enforcedForm(r)]));
+  const want = new Set(desired.map((r) => r.name));
+  const drift: PermitListDrift = { missing: [], extra: [], changed: [] };
+  for (const r of desired) {
+    const live = have.get(r.name);
+    if (live === undefined) drift.missing.push(r.name);
+    else if (live !== enforcedForm(r)) drift.changed.push(r.name);
+  }
+  for (const name of have.keys()) if (!want.has(name)) drift.extra.push(name);
+  return drift;
+}
+
+export const hasDrift = (d: PermitListDrift) => d.missing.length + d.extra.length + d.changed.length > 0;

@@ -12,3 +12,4 @@ export * from './testing/fake-controller.js';
 export * from './testing/fake-descriptor.js';
 export * from './testing/fake-plugin.js';
 export * from './transport.js';
+export { SerialQueue } from '@skyway/core';

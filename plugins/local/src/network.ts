@@ -30,6 +30,7 @@ import {
   TUNNEL_RULE,
   waitFor,
 } from '@skyway/dataplane';
+import { SerialQueue } from '@skyway/plugin-sdk';
 import { labError } from './errors.js';
 import { formatNet, intToIp, ipToInt, parseNet } from './ip.js';
 import { IF, type LabNames } from './names.js';
@@ -48,18 +49,8 @@ table inet skyhub {
 const PUBLIC_FIRST = ipToInt('198.18.0.10');
 const PUBLIC_LAST = ipToInt('198.19.255.250');
 
-/** Serializes async work on one key (per process). */
-const chains = new Map<string, Promise<unknown>>();
-export function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = chains.get(key) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => {});
-  chains.set(key, tail);
-  void tail.then(() => {
-    if (chains.get(key) === tail) chains.delete(key);
-  });
-  return next;
-}
+/** Work on one cloud's state file, or on a shared internet namespace, runs one at a time (per process). */
+export const serial = new SerialQueue();
 
 export class LabNetwork {
   readonly netns: Netns;
@@ -86,7 +77,7 @@ export class LabNetwork {
 
   /** The shared internet: a namespace with one bridge (shared by every lab cloud on the host). */
   async ensureInternet(): Promise<void> {
-    await serialized(`internet:${this.internet}`, async () => {
+    await serial.run(`internet:${this.internet}`, async () => {
       await this.netns.create(this.internet);
       try {
         await this.links.addBridge(this.internet, IF.inet);

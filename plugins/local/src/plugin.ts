@@ -15,7 +15,7 @@ import { checkHost } from './checks.js';
 import { invalid, labError, notFound, precondition } from './errors.js';
 import { checkIp, formatNet, intToIp, netSize, overlaps, parseNet } from './ip.js';
 import { checkComponent, DEFAULT_INTERNET, LabNames, parseUri } from './names.js';
-import { LabNetwork, serialized } from './network.js';
+import { LabNetwork, serial } from './network.js';
 import { checkRule, fromReadRule, toFilterRule } from './permit.js';
 import { gatewayKey, type LabState, StateFile, type VmState, type VpcState, vmKey, vpcKey } from './state.js';
 
@@ -72,7 +72,7 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
 
   /** Mutations of this cloud run one at a time. */
   const locked = <T>(fn: (s: LabState) => Promise<T>) =>
-    serialized(`cloud:${stateDir}`, async () => fn(await stateFile.load()));
+    serial.run(`cloud:${stateDir}`, async () => fn(await stateFile.load()));
 
   const lookupVm = (s: LabState, uri: string, field = 'resource'): VmState | undefined => {
     const ref = parseUri(uri, field);
@@ -444,7 +444,7 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
     },
 
     async destroyLab() {
-      await serialized(`cloud:${stateDir}`, () => net.destroy(stateDir));
+      await serial.run(`cloud:${stateDir}`, () => net.destroy(stateDir));
     },
   };
   return impl;

@@ -3,6 +3,7 @@ import { registerAgent } from './agent.js';
 import { registerCa } from './ca.js';
 import { registerConnection } from './connection.js';
 import { registerDemo } from './demo.js';
+import { registerDrift } from './drift.js';
 import { registerEvents } from './events.js';
 import { registerLab } from './lab.js';
 import { registerNamespace } from './namespace.js';
@@ -23,6 +24,7 @@ const areas: Array<(program: Command) => void> = [
   registerRule,
   registerTag,
   registerConnection,
+  registerDrift,
   registerToken,
   registerPlugin,
   registerEvents,

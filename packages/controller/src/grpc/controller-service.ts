@@ -2,7 +2,7 @@
 // connecting clouds, a key-value store scoped by cloud and namespace). Each
 // plugin authenticates with its own revocable API key, which names its cloud.
 import type { HandlerContext } from '@connectrpc/connect';
-import { allocateAsn, allocatePrefixes, permissionDenied, unauthenticated } from '@skyway/core';
+import { allocateAsn, allocatePrefixes, permissionDenied, SerialQueue, unauthenticated } from '@skyway/core';
 import type { ControllerImpl } from '@skyway/plugin-sdk';
 import { toConnectError } from '@skyway/plugin-sdk';
 import type { TokenService } from '../auth/tokens.js';
@@ -32,21 +32,9 @@ export const bearerCaller =
     return claims.scope.plugin;
   };
 
-/** Serializes allocations so two plugins asking at once never get the same prefix or ASN. */
-class Mutex {
-  private tail = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn);
-    this.tail = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
-  }
-}
-
 export function controllerService(deps: CallbackDeps, callerOf: CallerOf): ControllerImpl {
-  const lock = new Mutex();
+  // Allocations one at a time, so two plugins asking at once never get the same prefix or ASN.
+  const allocations = new SerialQueue();
   const wrap =
     <Req, Res>(fn: (req: Req, caller: string) => Promise<Res>) =>
     async (req: Req, ctx: HandlerContext) => {
@@ -74,7 +62,7 @@ export function controllerService(deps: CallbackDeps, callerOf: CallerOf): Contr
   };
   return {
     findUnusedAddressSpaces: wrap((req: { sizes: number[] }, caller) =>
-      lock.run(async () => {
+      allocations.run('alloc', async () => {
         const sizes = req.sizes.length > 0 ? req.sizes : [16];
         const spaces = allocatePrefixes({ pools: deps.addressPools, used: await usedSpaces(caller), sizes });
         await deps.store.transaction(async (tx) => {
@@ -84,7 +72,7 @@ export function controllerService(deps: CallbackDeps, callerOf: CallerOf): Contr
       }),
     ),
     findUnusedAsn: wrap((_req: unknown, caller) =>
-      lock.run(async () => {
+      allocations.run('alloc', async () => {
         const asn = allocateAsn((await deps.store.allocations('asn')).map(Number));
         await deps.store.addAllocation('asn', String(asn), `plugin:${caller}`);
         return { asn };

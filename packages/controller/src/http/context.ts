@@ -3,6 +3,7 @@ import type { AccessService } from '../services/access.js';
 import type { ConnectivityService } from '../services/connectivity.js';
 import type { EventBus } from '../services/events.js';
 import type { PluginManager } from '../services/plugins.js';
+import type { Poller } from '../services/poller.js';
 import type { ResourceService } from '../services/resources.js';
 import type { RuleService } from '../services/rules.js';
 import type { TagService } from '../services/tags.js';
@@ -15,4 +16,5 @@ export interface Services {
   events: EventBus;
   access: AccessService;
   plugins: PluginManager;
+  poller: Poller;
 }

@@ -14,7 +14,8 @@ export type EventType =
   | 'connection.deleted'
   | 'token.created'
   | 'token.revoked'
-  | 'drift.detected';
+  | 'drift.detected'
+  | 'drift.repaired';
 
 /** Keep this many events in the store; older ones are pruned. */
 const retained = 10_000;
@@ -32,7 +33,8 @@ export class EventBus {
     store: Store = this.store,
   ): Promise<EventRow> {
     const event = await store.appendEvent({ type, subject, data });
-    this.emitter.emit('event', event);
+    // Live subscribers never see an event whose transaction is rolled back.
+    store.afterCommit(() => this.emitter.emit('event', event));
     if (++this.sinceprune >= 1000) {
       this.sinceprune = 0;
       // Not awaited: `publish` may run inside a transaction that holds the only SQLite connection.

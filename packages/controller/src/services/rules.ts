@@ -6,13 +6,21 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   type Direction,
+  diffPermitList,
+  hasDrift,
+  type PermitListDrift,
   type Rule,
   type RuleInput,
+  SerialQueue,
   type Tag,
   validateRule,
   validateRules,
 } from '@skyway/core';
-import { type PermitListRuleSchema, Direction as ProtoDirection } from '@skyway/proto/plugin';
+import {
+  type PermitListRule,
+  type PermitListRuleSchema,
+  Direction as ProtoDirection,
+} from '@skyway/proto/plugin';
 import type { ResourceKey, RuleRow, Store } from '../store/store.js';
 import type { ConnectivityService } from './connectivity.js';
 import type { EventBus } from './events.js';
@@ -51,6 +59,15 @@ const toProto = (r: RuleRow): MessageInitShape<typeof PermitListRuleSchema> => (
   tags: r.tags,
 });
 
+const fromProto = (r: PermitListRule) => ({
+  name: r.name,
+  targets: r.targets,
+  direction: (r.direction === ProtoDirection.OUTBOUND ? 'OUTBOUND' : 'INBOUND') as Direction,
+  srcPort: r.srcPort,
+  dstPort: r.dstPort,
+  protocol: r.protocol,
+});
+
 const isLiteral = (ref: string) => /^\d+\.\d+\.\d+\.\d+/.test(ref);
 const sameTargets = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -58,6 +75,9 @@ const sameTargets = (a: string[], b: string[]) => a.length === b.length && a.eve
 const leafCloud = (leaf: Tag) => leaf.name.split('.')[1];
 
 export class RuleService {
+  /** Changes to one resource's permit list run one at a time (API calls, tag fan-out, drift repair). */
+  private readonly serial = new SerialQueue();
+
   constructor(
     private readonly store: Store,
     private readonly resources: ResourceService,
@@ -77,7 +97,11 @@ export class RuleService {
    * resolved targets. `field` names the input in errors: "rules" (a list) or
    * "rule" (one rule).
    */
-  async apply(key: ResourceKey, inputs: RuleInput[], field: 'rules' | 'rule' = 'rules'): Promise<RuleRow[]> {
+  apply(key: ResourceKey, inputs: RuleInput[], field: 'rules' | 'rule' = 'rules'): Promise<RuleRow[]> {
+    return this.serial.run(subject(key), () => this.applyNow(key, inputs, field));
+  }
+
+  private async applyNow(key: ResourceKey, inputs: RuleInput[], field: 'rules' | 'rule'): Promise<RuleRow[]> {
     const resource = await this.resources.require(key.namespace, key.cloud, key.resource);
     const validated =
       field === 'rule' ? inputs.map((r) => validateRule(r, 'rule')) : validateRules(inputs, field);
@@ -113,7 +137,11 @@ export class RuleService {
     return applied;
   }
 
-  async delete(key: ResourceKey, names: string[]): Promise<void> {
+  delete(key: ResourceKey, names: string[]): Promise<void> {
+    return this.serial.run(subject(key), () => this.deleteNow(key, names));
+  }
+
+  private async deleteNow(key: ResourceKey, names: string[]): Promise<void> {
     const resource = await this.resources.require(key.namespace, key.cloud, key.resource);
     const existing = await this.store.getRules(key);
     const remaining = existing.filter((r) => !names.includes(r.name));
@@ -135,7 +163,7 @@ export class RuleService {
     // A few in parallel: plugin calls may be remote; the store serializes its own writes.
     const worker = async () => {
       for (let key = queue.pop(); key; key = queue.pop()) {
-        if (await this.reapply(key)) changed++;
+        if (await this.serial.run(subject(key), () => this.reapply(key))) changed++;
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -170,6 +198,33 @@ export class RuleService {
       c.addPermitListRules({ namespace: key.namespace, resource: resource.uri, rules: updated.map(toProto) }),
     );
     return true;
+  }
+
+  /**
+   * Compares the rules the cloud enforces on a resource with the desired ones
+   * and, with `repair`, makes the cloud match them. Returns what differed.
+   */
+  reconcile(key: ResourceKey, uri: string, repair: boolean): Promise<PermitListDrift> {
+    return this.serial.run(subject(key), async () => {
+      const desired = await this.store.getRules(key);
+      const binding = this.plugins.get(key.namespace, key.cloud);
+      const target = { namespace: key.namespace, resource: uri };
+      const { rules: actual } = await this.plugins.call(binding, 'could not read the permit list', (c) =>
+        c.getPermitList(target),
+      );
+      const drift = diffPermitList(desired, actual.map(fromProto));
+      if (!repair || !hasDrift(drift)) return drift;
+      const fix = desired.filter((r) => drift.missing.includes(r.name) || drift.changed.includes(r.name));
+      if (fix.length > 0)
+        await this.plugins.call(binding, 'could not repair the permit list', (c) =>
+          c.addPermitListRules({ ...target, rules: fix.map(toProto) }),
+        );
+      if (drift.extra.length > 0)
+        await this.plugins.call(binding, 'could not remove rules it should not have', (c) =>
+          c.deletePermitListRules({ ...target, ruleNames: drift.extra }),
+        );
+      return drift;
+    });
   }
 
   /** Resolves a rule's tags to targets. With `lenient`, a tag that no longer exists resolves to nothing. */

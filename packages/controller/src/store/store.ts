@@ -75,6 +75,7 @@ export class Store {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly tx?: Transaction<Database>,
+    private readonly committed: Array<() => void> = [],
   ) {}
 
   static async open(location: string): Promise<Store> {
@@ -89,7 +90,18 @@ export class Store {
   /** Runs `fn` in one transaction; everything it writes lands together or not at all. */
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.tx) return fn(this);
-    return this.db.transaction().execute((trx) => fn(new Store(this.db, this.dialect, trx)));
+    const committed: Array<() => void> = [];
+    const result = await this.db
+      .transaction()
+      .execute((trx) => fn(new Store(this.db, this.dialect, trx, committed)));
+    for (const hook of committed) hook();
+    return result;
+  }
+
+  /** Runs `hook` once what was written so far is committed: now outside a transaction, else after it commits. */
+  afterCommit(hook: () => void): void {
+    if (this.tx) this.committed.push(hook);
+    else hook();
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFakePlugin } from '@skyway/plugin-sdk/testing';
+import { createFakePlugin, type FakePlugin } from '@skyway/plugin-sdk/testing';
 import { parseConfig } from '../config.js';
 import { type RunningController, startController } from '../controller.js';
 
 export interface Harness extends RunningController {
   home: string;
+  /** The fake plugins by "<namespace>/<cloud>", to change a cloud behind the controller's back. */
+  fakes: Map<string, FakePlugin>;
   /** inject() with the admin token (or `token`). */
   call(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; json: any }>;
 }
@@ -23,18 +25,27 @@ export async function startHarness(
       listen: '127.0.0.1:0',
       namespaces: { default: { clouds }, other: { clouds: { east: { plugin: 'fake' } } } },
       ...(opts.database ? { database: opts.database } : {}),
+      poll_interval: 0,
     },
     'test',
     home,
   );
+  const fakes = new Map<string, FakePlugin>();
   const running = await startController({
     config,
     listen: false,
-    inProcessPlugins: { fake: ({ cloud, controller }) => createFakePlugin({ cloud, controller }) },
+    inProcessPlugins: {
+      fake: ({ cloud, namespace, controller }) => {
+        const fake = createFakePlugin({ cloud, controller });
+        fakes.set(`${namespace}/${cloud}`, fake);
+        return fake;
+      },
+    },
   });
   return {
     ...running,
     home,
+    fakes,
     call: async (method, url, body, token) => {
       const res = await running.app.inject({
         method: method as 'GET',

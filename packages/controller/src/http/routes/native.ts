@@ -2,6 +2,9 @@
 // connections, events (server-sent), tokens and plugins.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { permissionDenied } from '@skyway/core';
+import type { FastifyRequest } from 'fastify';
+import type { PollReport } from '../../services/poller.js';
 import { resourceView } from '../../services/resources.js';
 import { requireRole, visibleNamespaces } from '../auth.js';
 import type { Services } from '../context.js';
@@ -27,7 +30,7 @@ export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
 };
 
 export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { connectivity, events, access, plugins, resources } = services;
+  const { connectivity, events, access, plugins, resources, poller } = services;
 
   app.get(
     '/resources',
@@ -210,6 +213,46 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
         credentials: { ok: credentials.ok, message: credentials.message },
         descriptor: b.descriptor,
       };
+    },
+  );
+
+  const driftView = (req: FastifyRequest, report: PollReport | undefined) => {
+    const visible = visibleNamespaces(req);
+    if (!report || !visible) return report;
+    return { ...report, drift: report.drift.filter((d) => visible.includes(d.namespace)) };
+  };
+
+  app.get(
+    '/drift',
+    {
+      schema: {
+        tags: ['drift'],
+        description:
+          'The last drift check: what the clouds had that differed from the store, and what was repaired.',
+      },
+    },
+    async (req) => {
+      requireRole(req, 'viewer');
+      return { last: driftView(req, poller.last) ?? null };
+    },
+  );
+
+  app.post(
+    '/drift/check',
+    {
+      schema: {
+        tags: ['drift'],
+        description: 'Checks every cloud now; repairs drift unless `repair` is false.',
+        body: Type.Optional(
+          Type.Object({ repair: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        ),
+      },
+    },
+    async (req) => {
+      requireRole(req, 'operator');
+      if (visibleNamespaces(req))
+        throw permissionDenied('a drift check covers every namespace; it needs a token scoped to all (*)');
+      return poller.poll({ repair: req.body?.repair });
     },
   );
 };

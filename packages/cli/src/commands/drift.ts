@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { clientOf, example, globals } from '../context.js';
+import { emit, printTable } from '../output.js';
+
+interface Report {
+  started_at: string;
+  duration_ms: number;
+  repair: boolean;
+  clouds: number;
+  resources: number;
+  drift: Array<{
+    kind: string;
+    namespace: string;
+    cloud: string;
+    resource: string;
+    missing?: string[];
+    extra?: string[];
+    changed?: string[];
+    repaired: boolean;
+  }>;
+  errors: Array<{ namespace: string; cloud: string; resource?: string; message: string }>;
+}
+
+const describeDrift = (d: Report['drift'][number]) => {
+  if (d.kind === 'resource_missing') return 'gone from the cloud (not re-created)';
+  if (d.kind === 'resource_unmanaged') return 'in the cloud, not in Skyway';
+  const parts = [
+    d.missing?.length ? `missing ${d.missing.join(',')}` : '',
+    d.changed?.length ? `changed ${d.changed.join(',')}` : '',
+    d.extra?.length ? `extra ${d.extra.join(',')}` : '',
+  ];
+  return `rules: ${parts.filter(Boolean).join('; ')}`;
+};
+
+function print(r: Report): void {
+  console.log(
+    `checked ${r.resources} resources in ${r.clouds} clouds at ${r.started_at} (${r.duration_ms} ms)${r.repair ? '' : ', report only'}`,
+  );
+  if (r.drift.length === 0) console.log('no drift: every cloud matches the store');
+  else
+    printTable(
+      r.drift.map((d) => ({
+        resource: `${d.namespace}/${d.cloud}/${d.resource}`,
+        drift: describeDrift(d),
+        repaired: d.repaired ? 'yes' : 'no',
+      })),
+    );
+  for (const e of r.errors)
+    console.log(
+      `could not check ${e.namespace}/${e.cloud}${e.resource ? `/${e.resource}` : ''}: ${e.message}`,
+    );
+}
+
+export function registerDrift(program: Command): void {
+  const drift = example(
+    program
+      .command('drift')
+      .description('differences between what the clouds enforce and what Skyway wants (the poller)'),
+    'skyway drift check --report-only',
+  );
+  example(drift.command('show').description('the last drift check'), 'skyway drift show --json').action(
+    async (_o, cmd: Command) => {
+      const r = await clientOf(cmd).get<{ last: Report | null }>('/api/v1/drift');
+      emit(globals(cmd).json, r, () => (r.last ? print(r.last) : console.log('no drift check has run yet')));
+    },
+  );
+  example(
+    drift
+      .command('check')
+      .description('check every cloud now and repair what differs')
+      .option('--report-only', 'find drift but change nothing'),
+    'skyway drift check',
+  ).action(async (o: { reportOnly?: boolean }, cmd: Command) => {
+    const r = await clientOf(cmd).post<Report>('/api/v1/drift/check', { repair: !o.reportOnly });
+    emit(globals(cmd).json, r, () => print(r));
+  });
+}
