@@ -2,75 +2,30 @@
 // cross-cloud rule added through the REST API; the controller drives
 // CreateVpnGateway / CreateVpnConnections and traffic flows over the VPN.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseConfig, type RunningController, startController } from '@skyway/controller';
-import { teardown } from '@skyway/dataplane';
-import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
-import { eventually, httpCommand, httpGet, runner, skipReason, testId } from './lab-helpers.js';
+import {
+  eventually,
+  httpCommand,
+  httpGet,
+  type LabController,
+  skipReason,
+  startLabController,
+  testId,
+} from './lab-helpers.js';
 
 const skip = skipReason();
 const id = testId();
 const east = `${id}-east`;
 const west = `${id}-west`;
-const internet = `sky.${id}.inet`;
 
 describe('lab clouds under the controller', { skip, timeout: 240_000 }, () => {
-  let ctl: RunningController | undefined;
-  let home = '';
-  const plugins: LocalPlugin[] = [];
-  const call = async (method: string, url: string, body?: unknown) => {
-    const res = await ctl!.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { authorization: `Bearer ${ctl!.adminToken}` },
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
-  };
+  let lab: LabController | undefined;
+  const call: LabController['call'] = (method, url, body) => lab!.call(method, url, body);
 
   before(async () => {
-    home = mkdtempSync(join(tmpdir(), 'skyway-labctl-'));
-    const cloud = (c: string) => ({
-      plugin: 'local',
-      config: { stateDir: `/tmp/skyway-${id}-${c}`, internet },
-    });
-    const config = parseConfig(
-      {
-        listen: '127.0.0.1:0',
-        namespaces: { default: { clouds: { [east]: cloud('east'), [west]: cloud('west') } } },
-      },
-      'test',
-      home,
-    );
-    ctl = await startController({
-      config,
-      listen: false,
-      inProcessPlugins: {
-        local: ({ cloud: name, controller, config: c }) => {
-          const p = createLocalPlugin({
-            cloud: name,
-            controller,
-            stateDir: String(c.stateDir),
-            internet: String(c.internet),
-          });
-          plugins.push(p);
-          return p;
-        },
-      },
-    });
+    lab = await startLabController(id, ['east', 'west']);
   });
-  after(async () => {
-    await ctl?.close().catch(() => {});
-    for (const p of plugins) await p.destroyLab().catch(() => {});
-    await teardown(runner, {
-      prefix: `sky.${id}`,
-      dirs: [`/tmp/skyway-${id}-east`, `/tmp/skyway-${id}-west`],
-    });
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
+  after(() => lab?.close());
 
   test('a cross-cloud rule through the REST API brings up the VPN and opens the flow', async () => {
     const web = await call('POST', `/namespaces/default/clouds/${east}/resources`, {

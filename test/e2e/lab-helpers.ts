@@ -1,8 +1,12 @@
 // Helpers for the lab end-to-end tests: root gating, servers and probes
 // inside namespaces. Everything they start is tracked and stopped by pid.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { ExecRunner, killPids, sleep } from '@skyway/dataplane';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type RunningController, startController } from '@skyway/controller';
+import { ExecRunner, killPids, sleep, teardown } from '@skyway/dataplane';
+import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
 
 export const runner = new ExecRunner();
 
@@ -133,5 +137,92 @@ export function restClient(base: string, token: () => string) {
       req.on('error', reject);
       req.end(payload);
     });
+  };
+}
+
+export interface LabController {
+  ctl: RunningController;
+  plugins: LocalPlugin[];
+  /** inject() with the admin token. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answers field by field
+  call(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  /** Stops the controller and removes every namespace, process and file of the test. */
+  close(): Promise<void>;
+}
+
+/**
+ * An in-process controller (no port; inject()) over lab clouds `<id>-<cloud>`
+ * in namespace `default`, sharing the internet namespace `sky.<id>.inet`, each
+ * with its state under /tmp/skyway-<id>-<cloud>.
+ */
+export async function startLabController(
+  id: string,
+  clouds: string[],
+  settings: Record<string, unknown> = {},
+): Promise<LabController> {
+  const home = mkdtempSync(join(tmpdir(), 'skyway-labctl-'));
+  const dirs = clouds.map((c) => `/tmp/skyway-${id}-${c}`);
+  const plugins: LocalPlugin[] = [];
+  let ctl: RunningController | undefined;
+  const close = async () => {
+    await ctl?.close().catch(() => {});
+    for (const p of plugins) await p.destroyLab().catch(() => {});
+    await teardown(runner, { prefix: `sky.${id}`, dirs });
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    const config = parseConfig(
+      {
+        listen: '127.0.0.1:0',
+        poll_interval: 0,
+        ...settings,
+        namespaces: {
+          default: {
+            clouds: Object.fromEntries(
+              clouds.map((c, i) => [
+                `${id}-${c}`,
+                { plugin: 'local', config: { stateDir: dirs[i], internet: `sky.${id}.inet` } },
+              ]),
+            ),
+          },
+        },
+      },
+      'test',
+      home,
+    );
+    ctl = await startController({
+      config,
+      listen: false,
+      inProcessPlugins: {
+        local: ({ cloud, controller, config: c }) => {
+          const p = createLocalPlugin({
+            cloud,
+            controller,
+            stateDir: String(c.stateDir),
+            internet: String(c.internet),
+          });
+          plugins.push(p);
+          return p;
+        },
+      },
+    });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const running = ctl;
+  return {
+    ctl: running,
+    plugins,
+    close,
+    call: async (method, url, body) => {
+      const res = await running.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { authorization: `Bearer ${running.adminToken}` },
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
+      return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+    },
   };
 }

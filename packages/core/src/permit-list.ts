@@ -193,6 +193,8 @@ export interface PermitListDrift {
   missing: string[];
   extra: string[];
   changed: string[];
+  /** The cloud does not filter the resource at all (its default deny is gone). */
+  unfiltered?: boolean;
 }
 
 type Enforced = Pick<Rule, 'name' | 'direction' | 'srcPort' | 'dstPort' | 'protocol' | 'targets'>;
@@ -224,4 +226,5 @@ export function diffPermitList(desired: Enforced[], actual: Enforced[]): PermitL
   return drift;
 }
 
-export const hasDrift = (d: PermitListDrift) => d.missing.length + d.extra.length + d.changed.length > 0;
+export const hasDrift = (d: PermitListDrift) =>
+  d.unfiltered === true || d.missing.length + d.extra.length + d.changed.length > 0;

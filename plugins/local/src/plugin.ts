@@ -268,7 +268,8 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
       if (live === undefined) {
         if (!(await net.netns.exists(vm.netns)))
           throw notFound(`resource "${vm.uri}" has no namespace any more`);
-        return { rules: [] };
+        // No table: nothing filters this VM, every packet passes.
+        return { rules: [], unfiltered: true };
       }
       const stored = new Map(vm.rules.map((r) => [r.name, r]));
       return { rules: live.map((r) => fromReadRule(r, stored.get(r.name))) };

@@ -16,6 +16,7 @@ interface Report {
     missing?: string[];
     extra?: string[];
     changed?: string[];
+    unfiltered?: boolean;
     repaired: boolean;
   }>;
   errors: Array<{ namespace: string; cloud: string; resource?: string; message: string }>;
@@ -25,6 +26,7 @@ const describeDrift = (d: Report['drift'][number]) => {
   if (d.kind === 'resource_missing') return 'gone from the cloud (not re-created)';
   if (d.kind === 'resource_unmanaged') return 'in the cloud, not in Skyway';
   const parts = [
+    d.unfiltered ? 'NOT FILTERED (default deny gone)' : '',
     d.missing?.length ? `missing ${d.missing.join(',')}` : '',
     d.changed?.length ? `changed ${d.changed.join(',')}` : '',
     d.extra?.length ? `extra ${d.extra.join(',')}` : '',

@@ -21,6 +21,8 @@ export interface Drift {
   missing?: string[];
   extra?: string[];
   changed?: string[];
+  /** For `rules`: nothing filtered the resource (its default deny was gone). */
+  unfiltered?: boolean;
   repaired: boolean;
 }
 

@@ -209,13 +209,17 @@ export class RuleService {
       const desired = await this.store.getRules(key);
       const binding = this.plugins.get(key.namespace, key.cloud);
       const target = { namespace: key.namespace, resource: uri };
-      const { rules: actual } = await this.plugins.call(binding, 'could not read the permit list', (c) =>
+      const live = await this.plugins.call(binding, 'could not read the permit list', (c) =>
         c.getPermitList(target),
       );
-      const drift = diffPermitList(desired, actual.map(fromProto));
+      const drift: PermitListDrift = diffPermitList(desired, live.rules.map(fromProto));
+      if (live.unfiltered) drift.unfiltered = true;
       if (!repair || !hasDrift(drift)) return drift;
-      const fix = desired.filter((r) => drift.missing.includes(r.name) || drift.changed.includes(r.name));
-      if (fix.length > 0)
+      // Unfiltered: applying (even no rules) puts the default deny back.
+      const fix = live.unfiltered
+        ? desired
+        : desired.filter((r) => drift.missing.includes(r.name) || drift.changed.includes(r.name));
+      if (fix.length > 0 || live.unfiltered)
         await this.plugins.call(binding, 'could not repair the permit list', (c) =>
           c.addPermitListRules({ ...target, rules: fix.map(toProto) }),
         );
