@@ -230,7 +230,9 @@ export function runConformance(opts: ConformanceOptions): void {
 
       it('starts empty: a new resource denies everything', { timeout }, async () => {
         const r = await newResource();
-        assert.deepEqual(await permitList(r.uri), []);
+        const live = await target().client.getPermitList({ namespace: dep().namespace, resource: r.uri });
+        assert.deepEqual(live.rules, []);
+        assert.equal(live.unfiltered, false, 'a new resource must be filtered (default deny)');
       });
 
       it('round-trips rules: tags, any ports, protocol numbers, both directions', { timeout }, async () => {
