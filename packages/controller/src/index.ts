@@ -4,5 +4,6 @@ export * from './config.js';
 export * from './controller.js';
 export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
+export type { Drift, PollReport } from './services/poller.js';
 export * from './store/store.js';
 export * from './tunnel/index.js';

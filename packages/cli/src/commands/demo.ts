@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type RunningController, startController } from '@skyway/controller';
+import { type PollReport, parseConfig, type RunningController, startController } from '@skyway/controller';
 import { ExecRunner } from '@skyway/dataplane';
 import { checkHost, createLocalPlugin, LabNames, type LocalPlugin } from '@skyway/plugin-local';
 import type { Command } from 'commander';
@@ -33,7 +33,7 @@ const vms: Array<Omit<Vm, 'ip' | 'netns'>> = [
 const allowed = new Set(['app-1>web-1', 'app-2>web-1', 'app-1>web-2', 'app-2>web-2', 'app-1>db-1']);
 
 const runner = new ExecRunner();
-const step = (n: number, text: string) => console.log(`\n[${n}/7] ${text}`);
+const step = (n: number, text: string) => console.log(`\n[${n}/8] ${text}`);
 
 async function canConnect(from: Vm, to: Vm): Promise<boolean> {
   const r = await runner.run('curl', ['-s', '-o', '/dev/null', '--max-time', '1', `http://${to.ip}/`], {
@@ -211,7 +211,24 @@ export function registerDemo(program: Command): void {
         check(covers, `${cloud} learned the other cloud's VPC prefixes through BGP`);
       }
 
-      step(7, o.keep ? 'keeping the lab (remove it with "skyway lab destroy")' : 'cleaning up');
+      step(7, "drift: web-1's firewall is flushed behind Skyway's back; the poller finds and repairs it");
+      const web1 = all.find((v) => v.name === 'web-1')!;
+      await runner.run('nft', ['flush', 'chain', 'inet', 'skyway', 'input'], { netns: web1.netns });
+      const broken = wrong(await matrix(all), allowed);
+      console.log(`  after the flush: ${broken.join(', ') || 'nothing changed'}`);
+      check(broken.length > 0, 'the flush broke the flows into web-1');
+      const report = await api.post<PollReport>('/api/v1/drift/check', { repair: true });
+      for (const d of report.drift)
+        console.log(
+          `  drift on ${d.cloud}/${d.resource}: missing ${d.missing?.join(', ') || '-'}, changed ${d.changed?.join(', ') || '-'}, extra ${d.extra?.join(', ') || '-'} -> ${d.repaired ? 'repaired' : 'not repaired'}`,
+        );
+      const healed = wrong(await matrix(all), allowed);
+      check(
+        healed.length === 0 && report.drift.some((d) => d.resource === 'web-1' && d.repaired),
+        `the drift check repaired web-1 and exactly the allowed flows pass again${healed.length ? ` (wrong: ${healed.join(', ')})` : ''}`,
+      );
+
+      step(8, o.keep ? 'keeping the lab (remove it with "skyway lab destroy")' : 'cleaning up');
     } finally {
       await ctl?.close().catch(() => {});
       if (!o.keep) {

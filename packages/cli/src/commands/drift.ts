@@ -1,28 +1,9 @@
+import type { Drift, PollReport } from '@skyway/controller';
 import type { Command } from 'commander';
 import { clientOf, example, globals } from '../context.js';
 import { emit, printTable } from '../output.js';
 
-interface Report {
-  started_at: string;
-  duration_ms: number;
-  repair: boolean;
-  clouds: number;
-  resources: number;
-  drift: Array<{
-    kind: string;
-    namespace: string;
-    cloud: string;
-    resource: string;
-    missing?: string[];
-    extra?: string[];
-    changed?: string[];
-    unfiltered?: boolean;
-    repaired: boolean;
-  }>;
-  errors: Array<{ namespace: string; cloud: string; resource?: string; message: string }>;
-}
-
-const describeDrift = (d: Report['drift'][number]) => {
+const describeDrift = (d: Drift) => {
   if (d.kind === 'resource_missing') return 'gone from the cloud (not re-created)';
   if (d.kind === 'resource_unmanaged') return 'in the cloud, not in Skyway';
   const parts = [
@@ -34,7 +15,7 @@ const describeDrift = (d: Report['drift'][number]) => {
   return `rules: ${parts.filter(Boolean).join('; ')}`;
 };
 
-function print(r: Report): void {
+function print(r: PollReport): void {
   console.log(
     `checked ${r.resources} resources in ${r.clouds} clouds at ${r.started_at} (${r.duration_ms} ms)${r.repair ? '' : ', report only'}`,
   );
@@ -62,7 +43,7 @@ export function registerDrift(program: Command): void {
   );
   example(drift.command('show').description('the last drift check'), 'skyway drift show --json').action(
     async (_o, cmd: Command) => {
-      const r = await clientOf(cmd).get<{ last: Report | null }>('/api/v1/drift');
+      const r = await clientOf(cmd).get<{ last: PollReport | null }>('/api/v1/drift');
       emit(globals(cmd).json, r, () => (r.last ? print(r.last) : console.log('no drift check has run yet')));
     },
   );
@@ -73,7 +54,7 @@ export function registerDrift(program: Command): void {
       .option('--report-only', 'find drift but change nothing'),
     'skyway drift check',
   ).action(async (o: { reportOnly?: boolean }, cmd: Command) => {
-    const r = await clientOf(cmd).post<Report>('/api/v1/drift/check', { repair: !o.reportOnly });
+    const r = await clientOf(cmd).post<PollReport>('/api/v1/drift/check', { repair: !o.reportOnly });
     emit(globals(cmd).json, r, () => print(r));
   });
 }
