@@ -87,7 +87,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     tags.onChange = async (changed) => {
       await rules.reapplySubscribers(changed);
     };
-    const poller = new Poller(store, plugins, rules, events, {
+    const poller = new Poller(store, plugins, resources, rules, events, {
       repair: config.repairDrift,
       onError: (e) => opts.logger?.error({ err: e }, 'drift check failed'),
     });

@@ -8,6 +8,7 @@ import { hasDrift } from '@skyway/core';
 import type { ResourceRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
 import type { CloudBinding, PluginManager } from './plugins.js';
+import type { ResourceService } from './resources.js';
 import type { RuleService } from './rules.js';
 
 export type DriftKind = 'rules' | 'resource_missing' | 'resource_unmanaged';
@@ -53,6 +54,7 @@ export class Poller {
   constructor(
     private readonly store: Store,
     private readonly plugins: PluginManager,
+    private readonly resources: ResourceService,
     private readonly rules: RuleService,
     private readonly events: EventBus,
     private readonly opts: PollerOptions = {},
@@ -105,7 +107,10 @@ export class Poller {
 
   private async pollCloud(binding: CloudBinding, repair: boolean, report: PollReport): Promise<void> {
     const { namespace, cloud } = binding;
-    let live: Map<string, { state: string }>;
+    // The cloud first, then the store: a resource the store has that the cloud
+    // did not list had better be older than the listing.
+    const listedAt = new Date().toISOString();
+    let live: Map<string, { name: string; state: string }>;
     try {
       const { resources } = await this.plugins.call(binding, 'could not list its resources', (c) =>
         c.listResources({ deployments: [{ id: binding.deployment, namespace }] }),
@@ -116,9 +121,10 @@ export class Poller {
       return;
     }
     const stored = await this.store.listResources({ namespace, cloud });
+    const changing = (name: string) => this.resources.changing(namespace, cloud, name);
     const known = new Set(stored.map((r) => r.uri));
-    for (const [uri] of live) {
-      if (!known.has(uri))
+    for (const [uri, r] of live) {
+      if (!known.has(uri) && !changing(r.name))
         await this.found(report, {
           kind: 'resource_unmanaged',
           namespace,
@@ -130,7 +136,8 @@ export class Poller {
     const present: ResourceRow[] = [];
     for (const r of stored) {
       const state = live.get(r.uri)?.state;
-      if (state === undefined || state === 'missing')
+      if (state !== undefined && state !== 'missing') present.push(r);
+      else if (r.createdAt < listedAt && !changing(r.name))
         await this.found(report, {
           kind: 'resource_missing',
           namespace,
@@ -138,7 +145,6 @@ export class Poller {
           resource: r.name,
           repaired: false,
         });
-      else present.push(r);
     }
     const queue = [...present];
     const worker = async () => {

@@ -60,12 +60,30 @@ export const resourceView = (r: ResourceRow) => ({
 });
 
 export class ResourceService {
+  /** Resources being created or deleted right now: cloud and store may differ for a moment. */
+  private readonly inFlight = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly plugins: PluginManager,
     private readonly tags: TagService,
     private readonly events: EventBus,
   ) {}
+
+  /** True while the resource is being created or deleted. */
+  changing(namespace: string, cloud: string, name: string): boolean {
+    return this.inFlight.has(leafTagName(namespace, cloud, name));
+  }
+
+  private async whileChanging<T>(namespace: string, cloud: string, name: string, fn: () => Promise<T>) {
+    const key = leafTagName(namespace, cloud, name);
+    this.inFlight.add(key);
+    try {
+      return await fn();
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
 
   async create(
     namespace: string,
@@ -74,6 +92,17 @@ export class ResourceService {
     description: unknown,
   ): Promise<ResourceRow & { tag: string }> {
     validateResourceName(name);
+    return this.whileChanging(namespace, cloud, name, () =>
+      this.createNow(namespace, cloud, name, description),
+    );
+  }
+
+  private async createNow(
+    namespace: string,
+    cloud: string,
+    name: string,
+    description: unknown,
+  ): Promise<ResourceRow & { tag: string }> {
     const binding = this.plugins.get(namespace, cloud);
     const body = parseDescription(description);
     if (await this.store.getResource(namespace, cloud, name)) {
@@ -103,7 +132,11 @@ export class ResourceService {
     return this.store.listResources(filter);
   }
 
-  async delete(namespace: string, cloud: string, name: string): Promise<void> {
+  delete(namespace: string, cloud: string, name: string): Promise<void> {
+    return this.whileChanging(namespace, cloud, name, () => this.deleteNow(namespace, cloud, name));
+  }
+
+  private async deleteNow(namespace: string, cloud: string, name: string): Promise<void> {
     const row = await this.require(namespace, cloud, name);
     const binding = this.plugins.get(namespace, cloud);
     await this.plugins.call(binding, 'could not delete the resource', (c) =>
