@@ -22,6 +22,7 @@ import {
   freePort,
   httpCommand,
   httpGet,
+  labPlugins,
   restClient,
   runner,
   skipReason,
@@ -303,18 +304,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
     const plugins: LocalPlugin[] = [];
     inproc = await startController({
       config: loadConfig(configFile, home),
-      inProcessPlugins: {
-        local: ({ cloud, controller, config: c }) => {
-          const p = createLocalPlugin({
-            cloud,
-            controller,
-            stateDir: String(c.stateDir),
-            internet: String(c.internet),
-          });
-          plugins.push(p);
-          return p;
-        },
-      },
+      inProcessPlugins: { local: labPlugins(plugins) },
     });
     assert.equal(plugins.length, 2);
     assert.equal(inproc.url, `http://127.0.0.1:${port}`);

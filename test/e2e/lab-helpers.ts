@@ -4,7 +4,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type RunningController, startController } from '@skyway/controller';
+import {
+  type InProcessFactory,
+  parseConfig,
+  type RunningController,
+  startController,
+} from '@skyway/controller';
 import { ExecRunner, killPids, sleep, teardown } from '@skyway/dataplane';
 import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
 
@@ -140,6 +145,24 @@ export function restClient(base: string, token: () => string) {
   };
 }
 
+/**
+ * The lab plugin for a controller, taking its state directory and internet
+ * namespace from the cloud's config (the CLI's own factory always uses the
+ * shared `sky.inet`); each instance made is pushed to `made`.
+ */
+export const labPlugins =
+  (made: LocalPlugin[]): InProcessFactory =>
+  ({ cloud, controller, config: c }) => {
+    const p = createLocalPlugin({
+      cloud,
+      controller,
+      stateDir: String(c.stateDir),
+      internet: String(c.internet),
+    });
+    made.push(p);
+    return p;
+  };
+
 export interface LabController {
   ctl: RunningController;
   plugins: LocalPlugin[];
@@ -193,18 +216,7 @@ export async function startLabController(
     ctl = await startController({
       config,
       listen: false,
-      inProcessPlugins: {
-        local: ({ cloud, controller, config: c }) => {
-          const p = createLocalPlugin({
-            cloud,
-            controller,
-            stateDir: String(c.stateDir),
-            internet: String(c.internet),
-          });
-          plugins.push(p);
-          return p;
-        },
-      },
+      inProcessPlugins: { local: labPlugins(plugins) },
     });
   } catch (e) {
     await close();
