@@ -8,6 +8,7 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { writeCopy } from './blocks.js';
 import type { ForwardContext, Service, Target } from './services.js';
 import type { Stats } from './stats.js';
 
@@ -88,13 +89,19 @@ export function relay(
   };
 
   const openOrigin = (target: Target) => {
-    const s = svc.connect(target);
-    origin = s;
-    s.on('data', (chunk: Buffer) => {
-      responseBytes += chunk.length;
-      stream.write(chunk);
-      if (stream.writableLength > maxBuffered) s.pause();
+    // Plain TCP: reads land in the shared buffer and are copied into reused blocks (see blocks.ts).
+    const s = svc.connect(target, (n, buf) => {
+      responseBytes += n;
+      writeCopy(stream, buf, n);
+      return stream.writableLength <= maxBuffered;
     });
+    origin = s;
+    if (target.https)
+      s.on('data', (chunk: Buffer) => {
+        responseBytes += chunk.length;
+        stream.write(chunk);
+        if (stream.writableLength > maxBuffered) s.pause();
+      });
     stream.on('drain', () => s.resume());
     s.on('end', () => {
       if (!stream.destroyed) stream.end();

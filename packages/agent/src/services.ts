@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
+import { sharedReadBuffer } from './blocks.js';
 import { secretFrom } from './secret-source.js';
 import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
 
@@ -205,8 +206,13 @@ export class Service {
     return this.authorizeFn(ctx, body);
   }
 
-  /** A connection of its own to the service (the relay keeps one per caller connection). */
-  connect(target: Target): net.Socket {
+  /**
+   * A connection of its own to the service (the relay keeps one per caller
+   * connection). A plain TCP connection given `onRead` reads into the shared
+   * buffer and hands each read to it (return false to pause) instead of
+   * emitting 'data'; a TLS connection always emits 'data'.
+   */
+  connect(target: Target, onRead?: (n: number, buf: Buffer) => boolean): net.Socket {
     const s = target.https
       ? tls.connect({
           host: target.hostname,
@@ -218,7 +224,13 @@ export class Service {
           rejectUnauthorized: this.tlsOpts.rejectUnauthorized,
           ALPNProtocols: ['http/1.1'],
         })
-      : net.connect(target.port, target.hostname);
+      : onRead
+        ? net.connect({
+            port: target.port,
+            host: target.hostname,
+            onread: { buffer: sharedReadBuffer, callback: onRead },
+          })
+        : net.connect(target.port, target.hostname);
     s.setNoDelay(true);
     return s;
   }
