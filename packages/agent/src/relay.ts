@@ -17,7 +17,7 @@ export const frameBody = 2;
 export const frameEnd = 3;
 const maxSignedBody = 16 * 1024 * 1024;
 /** Bytes held for the other side before reading stops (back-pressure), per connection. */
-const maxBuffered = 256 * 1024;
+const maxBuffered = 1024 * 1024;
 
 export function rawResponse(status: number, reason: string, code: string, message: string): Buffer {
   const body = JSON.stringify({ error: { code, message } });
