@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { keepAlive } from '@skyway/core';
 import pino, { type Logger } from 'pino';
 import { backoffDelay } from './backoff.js';
 import { controlRoutes, type StatusEventInit } from './control.js';
@@ -189,26 +190,12 @@ export class Agent extends EventEmitter {
     session.setLocalWindowSize(16 << 20);
     this.log.info({ controller: this.identity?.controller }, 'connected');
     this.emit('connected');
-    // Dead-peer detection: a ping every keepaliveMs; no answer within two intervals drops the connection.
-    let waiting = 0;
-    const timer = setInterval(() => {
-      if (waiting >= 2) {
-        this.log.warn('controller stopped answering pings; reconnecting');
-        session.destroy();
-        return;
-      }
-      waiting++;
-      try {
-        session.ping((err) => {
-          if (!err) waiting = 0;
-        });
-      } catch {
-        session.destroy();
-      }
-    }, this.keepaliveMs);
+    keepAlive(session, this.keepaliveMs, (why) => {
+      if (why === 'timeout') this.log.warn('controller stopped answering pings; reconnecting');
+      session.destroy();
+    });
     session.on('error', (e) => this.log.warn({ err: e.message }, 'tunnel session error'));
     session.once('close', () => {
-      clearInterval(timer);
       if (this.session === session) this.session = undefined;
       this.socket?.destroy();
       this.emit('disconnected');

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { sharedReadBuffer } from './blocks.js';
+import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { secretFrom } from './secret-source.js';
 import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
 

@@ -7,7 +7,7 @@ import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, type Http2SessionManager } from '@connectrpc/connect-node';
-import { unavailable } from '@skyway/core';
+import { keepAlive, unavailable } from '@skyway/core';
 import { AgentService } from '@skyway/proto/tunnel';
 import type { Logger } from 'pino';
 import type { AgentConnection, AgentHello, ConnectionStats } from './registry.js';
@@ -82,26 +82,12 @@ export async function openAgentConnection(
     throw e;
   }
   const stats: ConnectionStats = { requests: 0, errors: 0, active: 0 };
-  // Dead-peer detection: a ping every keepaliveMs, dropped after two unanswered.
-  let waiting = 0;
-  const timer = setInterval(() => {
-    if (waiting >= 2) {
+  keepAlive(session, opts.keepaliveMs, (why) => {
+    if (why === 'timeout')
       opts.logger.warn({ agent: id.agent }, 'agent stopped answering pings; dropping its connection');
-      session.destroy();
-      sock.destroy();
-      return;
-    }
-    waiting++;
-    try {
-      session.ping((err) => {
-        if (!err) waiting = 0;
-      });
-    } catch {
-      session.destroy();
-    }
-  }, opts.keepaliveMs);
-  timer.unref();
-  session.once('close', () => clearInterval(timer));
+    session.destroy();
+    sock.destroy();
+  });
   const remote = `${sock.remoteAddress}:${sock.remotePort}`;
   return {
     id: randomUUID(),
