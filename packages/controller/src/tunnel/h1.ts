@@ -24,17 +24,20 @@ export function headEnd(b: Buffer, from = 0): number {
   return i < 0 ? -1 : i + 4;
 }
 
+/** A CR or LF that is not part of a CRLF, or a NUL. */
+const bareBreak = /\0|\r(?!\n)|(?<!\r)\n/;
+
 export function parseHead(text: string, request: boolean): Head {
+  // No bare CR/LF or NUL anywhere and no obsolete line folding: either could make the
+  // next hop see different headers than we checked (request smuggling).
+  if (bareBreak.test(text)) throw new HttpParseError('malformed header line');
   const lines = text.split('\r\n');
   const first = lines[0] ?? '';
   const headers: Array<[string, string]> = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
-    // No bare CR/LF or NUL inside a line and no obsolete line folding: either could make the
-    // next hop see different headers than we checked (request smuggling).
-    if (/[\r\n\0]/.test(line) || line[0] === ' ' || line[0] === '\t')
-      throw new HttpParseError('malformed header line');
+    if (line[0] === ' ' || line[0] === '\t') throw new HttpParseError('malformed header line');
     const c = line.indexOf(':');
     if (c <= 0) throw new HttpParseError(`malformed header line`);
     headers.push([line.slice(0, c).trim().toLowerCase(), line.slice(c + 1).trim()]);

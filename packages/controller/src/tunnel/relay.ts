@@ -57,6 +57,39 @@ function uncork(c: CallerConnection) {
   c.uncork();
 }
 
+/**
+ * Keep-alive connections with nothing in flight are closed after two minutes
+ * without traffic. One sweep for all connections (a timer per socket costs
+ * memory on every idle connection and a timer update on every read and write):
+ * a connection notes the sweep round it last saw traffic in.
+ */
+const sweepMs = 30_000;
+const idleRounds = 4;
+let round = 0;
+const live = new Set<CallerConnection>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep() {
+  round++;
+  for (const c of live) c.sweep(round);
+}
+
+function register(c: CallerConnection) {
+  live.add(c);
+  if (!sweeper) {
+    sweeper = setInterval(sweep, sweepMs);
+    sweeper.unref();
+  }
+}
+
+function unregister(c: CallerConnection) {
+  live.delete(c);
+  if (live.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
 function frame(type: number, payload?: Buffer): Buffer {
   const len = payload?.length ?? 0;
   const out = Buffer.allocUnsafe(5 + (len <= 16384 ? len : 0));
@@ -86,6 +119,8 @@ export class CallerConnection {
   /** The in-flight request, kept while it may be re-sent to another agent. */
   private retry?: { frames: Buffer[]; method: string };
   private corked = false;
+  /** The sweep round of the last traffic. */
+  private seen = round;
 
   constructor(
     private readonly sock: TLSSocket,
@@ -98,10 +133,12 @@ export class CallerConnection {
     sock.on('close', () => this.onCallerClose());
     sock.on('error', () => {});
     sock.on('drain', () => this.stream?.resume());
-    // Idle keep-alive connections (nothing pending) are closed after two minutes.
-    sock.setTimeout(120_000, () => {
-      if (this.idle()) sock.end();
-    });
+    register(this);
+  }
+
+  /** Called by the idle sweep. */
+  sweep(now: number) {
+    if (now - this.seen >= idleRounds && this.idle()) this.sock.end();
   }
 
   private idle() {
@@ -112,6 +149,7 @@ export class CallerConnection {
 
   private onCallerData(chunk: Buffer) {
     if (this.closing) return;
+    this.seen = round;
     const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
     this.process(b, 0);
@@ -292,6 +330,7 @@ export class CallerConnection {
 
   private onAgentData(stream: ClientHttp2Stream, chunk: Buffer) {
     if (stream !== this.stream || this.closing) return;
+    this.seen = round;
     this.responseStarted = true;
     this.retry = undefined;
     if (!this.resRaw) this.track(chunk);
@@ -396,6 +435,7 @@ export class CallerConnection {
   }
 
   private onCallerClose() {
+    unregister(this);
     this.closing = true;
     if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
   }
