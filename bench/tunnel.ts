@@ -8,8 +8,11 @@
 // others are plain HTTP. Everything runs on loopback, under
 // /tmp/skyway-bench-*, and is removed at the end.
 //
+// A last row gives the floor for idle watches: a bare Node TLS server with the
+// service port's TLS settings that holds each watch's socket and nothing else.
+//
 // Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_WATCHES
-// (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway, SKYWAY_BENCH_NO_DOWNLOAD=1,
+// (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway,tls, SKYWAY_BENCH_NO_DOWNLOAD=1,
 // SKYWAY_BENCH_CPU=1 (CPU per request and per GiB, memory per process),
 // SKYWAY_BENCH_PROF=<dir> (CPU profiles of controller and agent), SKYWAY_BENCH_NODE_ARGS.
 import { execFileSync } from 'node:child_process';
@@ -469,6 +472,25 @@ GatewayPorts no
       'p99 ms': fmt(w.p99, 2),
       'download MB/s': fmt(mbs),
       'KiB/idle watch': watch === undefined ? '-' : fmt(watch / 1024, 1),
+    });
+  }
+  // The floor for any Node TLS terminator: a bare Node TLS server (the service port's TLS settings)
+  // holding each idle watch's socket and nothing else, measured the same way.
+  if (watches > 0 && (!only || only.includes('tls'))) {
+    process.stderr.write('bench: node tls floor ...\n');
+    const floor = await launch(
+      ['node', '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-tls.ts')],
+      { waitJson: true, log: 'tls-floor' },
+    );
+    const f = floor.ready as { url: string };
+    const watch = await idleWatches(`${f.url}/watch`, [floor.child.pid!], { ca: ctl.ca, headers: {} });
+    rows.push({
+      path: 'node tls (floor)',
+      'req/s': '-',
+      'p50 ms': '-',
+      'p99 ms': '-',
+      'download MB/s': '-',
+      'KiB/idle watch': fmt(watch / 1024, 1),
     });
   }
   const cols = Object.keys(rows[0]!);

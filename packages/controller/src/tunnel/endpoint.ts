@@ -28,7 +28,7 @@ import { openAgentConnection } from './session.js';
 export const tunnelAlpn = 'skyway-tunnel/1';
 
 /** TLS 1.2+ only; AES-128-GCM preferred (as strong for this use, and cheaper per byte on bulk streams). */
-const tlsTuning = {
+export const tlsTuning = {
   minVersion: 'TLSv1.2',
   ciphers: [
     'TLS_AES_128_GCM_SHA256',
