@@ -30,9 +30,8 @@ import {
   TUNNEL_RULE,
   waitFor,
 } from '@skyway/dataplane';
-import { SerialQueue } from '@skyway/plugin-sdk';
+import { formatCidr, formatIp, parseCidr, parseIp, SerialQueue } from '@skyway/plugin-sdk';
 import { labError } from './errors.js';
-import { formatNet, intToIp, ipToInt, parseNet } from './ip.js';
 import { IF, type LabNames } from './names.js';
 import type { GatewayState, VmState, VpcState } from './state.js';
 
@@ -46,8 +45,8 @@ table inet skyhub {
 }
 `;
 
-const PUBLIC_FIRST = ipToInt('198.18.0.10');
-const PUBLIC_LAST = ipToInt('198.19.255.250');
+const PUBLIC_FIRST = parseIp('198.18.0.10');
+const PUBLIC_LAST = parseIp('198.19.255.250');
 
 /** Work on one cloud's state file, or on a shared internet namespace, runs one at a time (per process). */
 export const serial = new SerialQueue();
@@ -98,17 +97,17 @@ export class LabNetwork {
 
   /** Router netns with the VPC bridge, linked to the hub; routes to the VPC from the hub and from every tunnel. */
   async ensureVpc(vpc: VpcState, gateways: GatewayState[]): Promise<void> {
-    const net = parseNet(vpc.addressSpace, 'address_space');
+    const net = parseCidr(vpc.addressSpace, 'address_space', { allowHostBits: true });
     const hub = await this.ensureHub(vpc.namespace);
     await this.netns.create(vpc.router);
     await this.forwarding(vpc.router);
     await this.links.addBridge(vpc.router, IF.bridge);
-    await this.links.addAddress(vpc.router, IF.bridge, `${vpc.gatewayIp}/${net.len}`);
+    await this.links.addAddress(vpc.router, IF.bridge, `${vpc.gatewayIp}/${net.prefix}`);
     const hubIf = IF.hubToRouter(vpc.router);
     await this.links.addVeth(hub, hubIf, vpc.router, IF.hub);
     await this.links.proxyArp(hub, hubIf);
     await this.links.replaceRoute(vpc.router, 'default', { dev: IF.hub });
-    await this.links.replaceRoute(hub, formatNet(net), { via: vpc.gatewayIp, dev: hubIf, onlink: true });
+    await this.links.replaceRoute(hub, formatCidr(net), { via: vpc.gatewayIp, dev: hubIf, onlink: true });
     for (const g of gateways) {
       if (g.namespace === vpc.namespace && g.bgpPeeringIps[0]) await this.tunnelRouteToVpc(g, vpc);
     }
@@ -129,14 +128,14 @@ export class LabNetwork {
 
   /** A VM: its own netns, one veth into the VPC bridge, default route via the VPC gateway, deny-all firewall. */
   async createVm(vm: VmState, vpc: VpcState): Promise<number | undefined> {
-    const net = parseNet(vpc.addressSpace, 'address_space');
+    const net = parseCidr(vpc.addressSpace, 'address_space', { allowHostBits: true });
     await this.netns.create(vm.netns);
     // deny-all first, before the VM has a link
     await this.nft.apply(vm.netns, []);
     const port = IF.vmPort(vm.netns);
     await this.links.addVeth(vpc.router, port, vm.netns, IF.eth);
     await this.links.setMaster(vpc.router, port, IF.bridge);
-    await this.links.addAddress(vm.netns, IF.eth, `${vm.ip}/${net.len}`);
+    await this.links.addAddress(vm.netns, IF.eth, `${vm.ip}/${net.prefix}`);
     await this.links.replaceRoute(vm.netns, 'default', { via: vpc.gatewayIp, dev: IF.eth });
     if (!vm.command) return undefined;
     const dir = `${RUN_DIR}/${vm.netns}`;
@@ -173,7 +172,7 @@ export class LabNetwork {
     const span = PUBLIC_LAST - PUBLIC_FIRST;
     const start = Number.parseInt(shortHash(owner, 6), 16) % span;
     for (let i = 0; i < span; i++) {
-      const ip = intToIp(PUBLIC_FIRST + ((start + i) % span));
+      const ip = formatIp(PUBLIC_FIRST + ((start + i) % span));
       try {
         const fh = await open(`${dir}/${ip}`, 'wx', 0o600);
         await fh.writeFile(owner);
@@ -253,7 +252,7 @@ export class LabNetwork {
     }));
     const id = Number.parseInt(shortHash(hub), 16) >>> 0;
     await this.bird.apply(hub, {
-      routerId: intToIp(id === 0 ? 1 : id),
+      routerId: formatIp(id === 0 ? 1 : id),
       exportPrefixes: vpcs.filter((v) => v.namespace === ns).map((v) => v.addressSpace),
       neighbors,
       // the peering /30s on the hub's tunnel links resolve the BGP next hops

@@ -4,7 +4,17 @@
 // the kernel; a restarted plugin picks both up and changes nothing.
 import { create } from '@bufbuild/protobuf';
 import { type CommandRunner, ExecRunner, RUN_DIR } from '@skyway/dataplane';
-import { type CloudPluginImpl, type ControllerClient, parseResourceDescription } from '@skyway/plugin-sdk';
+import {
+  type CloudPluginImpl,
+  type ControllerClient,
+  cidrSize,
+  cidrsOverlap,
+  formatCidr,
+  formatIp,
+  parseCidr,
+  parseIp,
+  parseResourceDescription,
+} from '@skyway/plugin-sdk';
 import {
   AddressSpaceMappingSchema,
   type ParagliderDeployment,
@@ -13,7 +23,6 @@ import {
 } from '@skyway/proto/plugin';
 import { checkHost } from './checks.js';
 import { invalid, labError, notFound, precondition } from './errors.js';
-import { checkIp, formatNet, intToIp, netSize, overlaps, parseNet } from './ip.js';
 import { checkComponent, DEFAULT_INTERNET, LabNames, parseUri } from './names.js';
 import { LabNetwork, serial } from './network.js';
 import { checkRule, fromReadRule, toFilterRule } from './permit.js';
@@ -23,6 +32,13 @@ export const VERSION = '0.1.0';
 export const CAPABILITIES = ['permit-lists', 'peering', 'vpn', 'bgp', 'commands'];
 export const DEFAULT_REGION = 'r1';
 const VPC_PREFIX_LENGTH = 16;
+/** Address spaces come from the controller or the state file: align them rather than refuse. */
+const HOST_BITS = { allowHostBits: true };
+/** Checks an IPv4 address and returns it unchanged. */
+const checkIp = (ip: string, field: string) => {
+  parseIp(ip, field);
+  return ip;
+};
 
 export interface LocalPluginOptions {
   /** This instance's cloud name, e.g. "lab-east". */
@@ -93,14 +109,14 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
       const res = await ctl.findUnusedAddressSpaces({ sizes: [VPC_PREFIX_LENGTH] });
       const space = res.addressSpaces[0];
       if (!space) throw labError('POOL_EXHAUSTED', 'the controller returned no free address space');
-      const n = parseNet(space, 'address_space');
-      if (netSize(n) < 8) throw precondition(`address space ${space} is too small for a VPC`);
+      const n = parseCidr(space, 'address_space', HOST_BITS);
+      if (cidrSize(n) < 8) throw precondition(`address space ${space} is too small for a VPC`);
       vpc = {
         namespace: dep.namespace,
         region,
         deployment: dep.id,
-        addressSpace: formatNet(n),
-        gatewayIp: intToIp(n.base + 1),
+        addressSpace: formatCidr(n),
+        gatewayIp: formatIp(n.base + 1),
         router: names.router(dep.namespace, region),
         peers: [],
       };
@@ -116,14 +132,14 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
   };
 
   const allocateIp = (s: LabState, vpc: VpcState): string => {
-    const n = parseNet(vpc.addressSpace, 'address_space');
+    const n = parseCidr(vpc.addressSpace, 'address_space', HOST_BITS);
     const used = new Set(
       Object.values(s.vms)
         .filter((v) => v.namespace === vpc.namespace && v.region === vpc.region)
         .map((v) => v.ip),
     );
-    for (let i = 2; i < netSize(n) - 1; i++) {
-      const ip = intToIp(n.base + i);
+    for (let i = 2; i < cidrSize(n) - 1; i++) {
+      const ip = formatIp(n.base + i);
       if (!used.has(ip)) return ip;
     }
     throw labError('POOL_EXHAUSTED', `VPC ${vpc.addressSpace} has no free address left`);
@@ -154,8 +170,8 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         own.peers.includes(vpcKey(other.namespace, other.region))
       )
         continue;
-      const otherNet = parseNet(other.addressSpace, 'address_space');
-      if (!targets.some((t) => overlaps(parseNet(t, 'target'), otherNet))) continue;
+      const otherNet = parseCidr(other.addressSpace, 'address_space', HOST_BITS);
+      if (!targets.some((t) => cidrsOverlap(parseCidr(t, 'target', HOST_BITS), otherNet))) continue;
       await net.peer(own, other);
       own.peers.push(vpcKey(other.namespace, other.region));
       other.peers.push(vpcKey(own.namespace, own.region));

@@ -12,14 +12,10 @@ import {
   parseCidr,
   parseIp,
 } from '@skyway/core';
-import {
-  Direction,
-  type ParagliderDeployment,
-  type PermitListRule,
-  PermitListRuleSchema,
-} from '@skyway/proto/plugin';
+import { type ParagliderDeployment, type PermitListRule, PermitListRuleSchema } from '@skyway/proto/plugin';
 import type { CloudPluginImpl, ControllerClient } from '../contract.js';
 import { parseResourceDescription } from '../networking.js';
+import { checkPermitListRule } from '../permit-rule.js';
 
 export interface FakePluginOptions {
   /** The cloud this instance plays, e.g. "cloud-a". Decides its fixed address space and gateway IP. */
@@ -119,29 +115,6 @@ function requireDeployment(d: ParagliderDeployment | undefined, field = 'deploym
 
 function checkIp(s: string, field: string): void {
   parseIp(s, field);
-}
-
-function checkRule(r: PermitListRule, field: string): void {
-  if (!r.name) throw invalidArgument(`${field}.name is required`, `${field}.name`);
-  if (r.direction !== Direction.INBOUND && r.direction !== Direction.OUTBOUND) {
-    throw invalidArgument(`${field}.direction must be INBOUND or OUTBOUND`, `${field}.direction`);
-  }
-  for (const port of ['srcPort', 'dstPort'] as const) {
-    const v = r[port];
-    if (!Number.isInteger(v) || v < -1 || v > 65535) {
-      const name = port === 'srcPort' ? 'src_port' : 'dst_port';
-      throw invalidArgument(`${field}.${name} must be -1 (any) or 0-65535, got ${v}`, `${field}.${name}`);
-    }
-  }
-  if (!Number.isInteger(r.protocol) || r.protocol < -1 || r.protocol > 255) {
-    throw invalidArgument(
-      `${field}.protocol must be -1 (any) or an IANA number 0-255, got ${r.protocol}`,
-      `${field}.protocol`,
-    );
-  }
-  r.targets.forEach((t, i) => {
-    parseCidr(t, `${field}.targets[${i}]`, { allowHostBits: true });
-  });
 }
 
 const copyRule = (r: PermitListRule): PermitListRule =>
@@ -274,7 +247,7 @@ export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
     async addPermitListRules(req) {
       const r = resource(req.namespace, req.resource);
       req.rules.forEach((rule, i) => {
-        checkRule(rule, `rules[${i}]`);
+        checkPermitListRule(rule, `rules[${i}]`);
       });
       for (const rule of req.rules) {
         const at = r.rules.findIndex((x) => x.name === rule.name);
