@@ -4,7 +4,7 @@
 // cloud match (`drift.repaired`). A resource gone from its cloud is reported,
 // not re-created: that takes its description, which only its owner has.
 
-import { hasDrift } from '@skyway/core';
+import { forEachConcurrently, hasDrift } from '@skyway/core';
 import type { ResourceRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
 import type { CloudBinding, PluginManager } from './plugins.js';
@@ -146,21 +146,16 @@ export class Poller {
           repaired: false,
         });
     }
-    const queue = [...present];
-    const worker = async () => {
-      for (let r = queue.shift(); r; r = queue.shift()) {
-        report.resources++;
-        const key = { namespace, cloud, resource: r.name };
-        try {
-          const drift = await this.rules.reconcile(key, r.uri, repair);
-          if (hasDrift(drift))
-            await this.found(report, { kind: 'rules', ...key, ...drift, repaired: repair });
-        } catch (e) {
-          report.errors.push({ namespace, cloud, resource: r.name, message: (e as Error).message });
-        }
+    await forEachConcurrently(present, this.opts.concurrency ?? 8, async (r) => {
+      report.resources++;
+      const key = { namespace, cloud, resource: r.name };
+      try {
+        const drift = await this.rules.reconcile(key, r.uri, repair);
+        if (hasDrift(drift)) await this.found(report, { kind: 'rules', ...key, ...drift, repaired: repair });
+      } catch (e) {
+        report.errors.push({ namespace, cloud, resource: r.name, message: (e as Error).message });
       }
-    };
-    await Promise.all(Array.from({ length: this.opts.concurrency ?? 8 }, worker));
+    });
   }
 
   private async found(report: PollReport, drift: Drift): Promise<void> {

@@ -7,6 +7,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   type Direction,
   diffPermitList,
+  forEachConcurrently,
   hasDrift,
   type PermitListDrift,
   type Rule,
@@ -159,14 +160,10 @@ export class RuleService {
   async reapplySubscribers(changedTags: string[]): Promise<number> {
     const subscribers = await this.store.subscribersOf(changedTags);
     let changed = 0;
-    const queue = [...subscribers];
     // A few in parallel: plugin calls may be remote; the store serializes its own writes.
-    const worker = async () => {
-      for (let key = queue.pop(); key; key = queue.pop()) {
-        if (await this.serial.run(subject(key), () => this.reapply(key))) changed++;
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    await forEachConcurrently(subscribers, 8, async (key) => {
+      if (await this.serial.run(subject(key), () => this.reapply(key))) changed++;
+    });
     return changed;
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SerialQueue } from './serial.js';
+import { forEachConcurrently, SerialQueue } from './concurrency.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -29,5 +29,22 @@ describe('SerialQueue', () => {
       /boom/,
     );
     assert.equal(await q.run('k', async () => 42), 42);
+  });
+});
+
+describe('forEachConcurrently', () => {
+  it('visits every item once with at most `limit` running', async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    await forEachConcurrently([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      await tick();
+      seen.push(n);
+      running--;
+    });
+    assert.deepEqual(seen.sort(), [1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(peak, 3);
   });
 });
