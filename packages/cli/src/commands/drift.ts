@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { clientOf, example, globals } from '../context.js';
 import { emit, printTable } from '../output.js';
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const describeDrift = (d: Drift) => {
   if (d.kind === 'resource_missing') return 'gone from the cloud (not re-created)';
   if (d.kind === 'resource_unmanaged') return 'in the cloud, not in Skyway';
@@ -17,7 +19,7 @@ const describeDrift = (d: Drift) => {
 
 function print(r: PollReport): void {
   console.log(
-    `checked ${r.resources} resources in ${r.clouds} clouds at ${r.started_at} (${r.duration_ms} ms)${r.repair ? '' : ', report only'}`,
+    `checked ${plural(r.resources, 'resource')} in ${plural(r.clouds, 'cloud')} at ${r.started_at} (${r.duration_ms} ms)${r.repair ? '' : ', report only'}`,
   );
   if (r.drift.length === 0) console.log('no drift: every cloud matches the store');
   else
