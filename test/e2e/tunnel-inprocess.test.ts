@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import {
   issueServiceCertificate,
   issueServiceToken,
 } from '../../packages/controller/src/tunnel/issue.js';
-import { call, listenHttp, upgrade } from './tunnel-lib.js';
+import { call, call2, listenHttp, upgrade } from './tunnel-lib.js';
 
 const logger = pino({ level: process.env.SKYWAY_TEST_LOG ?? 'silent' });
 let home: string;
@@ -35,6 +36,9 @@ let ca: CertificateAuthority;
 let deps: IssuerDeps;
 let token: string;
 const seen: http.IncomingHttpHeaders[] = [];
+/** Resolved when the origin sees a /hold request's connection close. */
+let holdClosed: Promise<void> = new Promise(() => {});
+let onHoldClosed = () => {};
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'skyway-tunnel-'));
@@ -43,6 +47,10 @@ before(async () => {
     if (req.url === '/echo') {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       req.pipe(res);
+    } else if (req.url === '/hold') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first\n');
+      res.on('close', () => onHoldClosed());
     } else if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       let n = 0;
@@ -295,4 +303,66 @@ test('HTTPS services are verified with their CA; AWS requests are re-signed by t
     auth,
     /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/ec2\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
   );
+});
+
+test('HTTP/2 callers: one connection, a stream per request, each authenticated and relayed on its own', async () => {
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    const auth = { authorization: `Bearer ${token}` };
+    const r = await call2(session, '/api/json?x=2', { headers: auth });
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.body.toString());
+    assert.equal(body.path, '/api/json?x=2');
+    assert.equal(body.auth, `Basic ${Buffer.from('admin:s3cret-origin-password').toString('base64')}`);
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.ok(!JSON.stringify(seen.at(-1)).includes(token));
+    assert.equal(seen.at(-1)!['x-forwarded-proto'], 'https');
+    // A body of unknown length reaches the HTTP/1.1 service chunk-encoded and comes back whole.
+    const payload = Buffer.alloc(3 * 1024 * 1024, 9);
+    const echo = await call2(session, '/echo', { method: 'POST', headers: auth, body: payload });
+    assert.equal(echo.status, 200);
+    assert.ok(echo.body.equals(payload));
+    assert.equal(seen.at(-1)!['transfer-encoding'], 'chunked');
+    // Chunks are passed on as they are written.
+    const s = await call2(session, '/stream', { headers: auth });
+    assert.equal(s.body.toString(), 'event 0\nevent 1\nevent 2\n');
+    assert.ok(s.chunks >= 3, `events arrived in ${s.chunks} chunk(s)`);
+    // Other streams of the same connection: no credentials, another service, an unknown agent.
+    const none = await call2(session, '/x');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="skyway"');
+    assert.match(JSON.parse(none.body.toString()).error.message, /no credentials/);
+    const down = (
+      await issueServiceToken(deps, { agent: 'edge-1', serviceType: 'x-down', serviceName: 'down' })
+    ).token;
+    const bad = await call2(session, '/', { headers: { authorization: `Bearer ${down}` } });
+    assert.equal(bad.status, 502);
+    assert.match(bad.body.toString(), /ECONNREFUSED/);
+    const nobody = (
+      await issueServiceToken(deps, { agent: 'nobody', serviceType: 'x-down', serviceName: 'down' })
+    ).token;
+    const gone = await call2(session, '/', { headers: { authorization: `Bearer ${nobody}` } });
+    assert.equal(gone.status, 503);
+    assert.equal(gone.headers['retry-after'], '1');
+    // The connection still serves requests after those answers.
+    assert.equal((await call2(session, '/again', { headers: auth })).status, 200);
+  } finally {
+    session.close();
+  }
+});
+
+test('HTTP/2 callers: resetting a stream closes the service connection behind it', async () => {
+  holdClosed = new Promise<void>((r) => {
+    onHoldClosed = r;
+  });
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    const req = session.request({ ':path': '/hold', authorization: `Bearer ${token}` });
+    const [first] = await once(req, 'data');
+    assert.equal(first.toString(), 'first\n');
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await holdClosed;
+  } finally {
+    session.close();
+  }
 });

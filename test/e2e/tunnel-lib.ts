@@ -1,6 +1,7 @@
 // Helpers shared by the tunnel end-to-end tests and bench/tunnel.ts.
 import { once } from 'node:events';
 import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
@@ -47,6 +48,31 @@ export function call(url: string, opts: CallOptions = {}): Promise<Reply> {
     );
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/** One HTTP/2 request on `session`, body collected; `chunks` counts the DATA chunks received. */
+export function call2(
+  session: http2.ClientHttp2Session,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Reply & { chunks: number }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(
+      { ':method': opts.method ?? 'GET', ':path': path, ...opts.headers },
+      { endStream: opts.body === undefined },
+    );
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let headers: http.IncomingHttpHeaders = {};
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      headers = h as http.IncomingHttpHeaders;
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve({ status, headers, body: Buffer.concat(chunks), chunks: chunks.length }));
+    req.on('error', reject);
+    if (opts.body !== undefined) req.end(opts.body);
   });
 }
 

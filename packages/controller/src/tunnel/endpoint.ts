@@ -20,6 +20,7 @@ import {
   MemoryCredentialRegistry,
 } from '../ca/store.js';
 import { enrollmentHandler } from './enrollment.js';
+import { http2Callers } from './h2-callers.js';
 import { AgentRegistry } from './registry.js';
 import { CallerConnection } from './relay.js';
 import { ServiceAuthenticator } from './service-auth.js';
@@ -195,6 +196,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
 
   // --- service port ---
   const auth = new ServiceAuthenticator(opts.tokens, registry);
+  const relayDeps = { auth, agents, log };
+  const h2Callers = http2Callers(relayDeps);
   const callers = new Set<tls.TLSSocket>();
   const serviceServer = tls.createServer(
     {
@@ -203,13 +206,14 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       ca: ca.certPem,
       requestCert: true,
       rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: ['h2', 'http/1.1'],
       ...tlsTuning,
     },
     (sock) => {
       callers.add(sock);
       sock.once('close', () => callers.delete(sock));
-      new CallerConnection(sock, { auth, agents, log });
+      if (sock.alpnProtocol === 'h2') h2Callers.accept(sock);
+      else new CallerConnection(sock, relayDeps);
     },
   );
   serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));

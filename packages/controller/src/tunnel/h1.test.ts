@@ -50,3 +50,25 @@ test('refuses framings that could smuggle a request', () => {
   assert.throws(() => parseHead('GET / HTTP/1.1\r\nx: a\nhost: b', true));
   assert.throws(() => parseHead('GET / HTTP/1.1\r\nx: a\r\n folded', true));
 });
+
+test('hands the content of a chunked body to a sink, split anywhere', () => {
+  const body = Buffer.from('5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\nNEXT');
+  for (let split = 1; split < body.length - 4; split++) {
+    const t = new BodyTracker('chunked');
+    const got: Buffer[] = [];
+    const sink = (c: Buffer) => got.push(Buffer.from(c));
+    const n = t.feed(body.subarray(0, split), 0, sink);
+    const rest = body.subarray(split);
+    const m = t.done ? 0 : t.feed(rest, 0, sink);
+    assert.ok(t.done);
+    assert.equal(n + m, body.length - 4);
+    assert.equal(Buffer.concat(got).toString(), 'hello0123456789abcdef', `split ${split}`);
+  }
+  const fixed = new BodyTracker('length', 3);
+  const got: string[] = [];
+  assert.equal(
+    fixed.feed(Buffer.from('abcdef'), 1, (c) => got.push(c.toString())),
+    3,
+  );
+  assert.deepEqual(got, ['bcd']);
+});

@@ -59,7 +59,10 @@ export function header(h: Head, name: string): string | undefined {
 
 export type BodyKind = 'none' | 'length' | 'chunked' | 'close';
 
-/** Follows one message body through the bytes, without touching them. */
+/**
+ * Follows one message body through the bytes, without touching them. A `sink`
+ * given to `feed` receives the body's content: chunked framing removed.
+ */
 export class BodyTracker {
   done = false;
   private left = 0;
@@ -75,12 +78,16 @@ export class BodyTracker {
   }
 
   /** How many bytes of b[off..] belong to this body (sets `done` when it ends there). */
-  feed(b: Buffer, off: number): number {
+  feed(b: Buffer, off: number, sink?: (content: Buffer) => void): number {
     const end = b.length;
     if (this.done) return 0;
-    if (this.kind === 'close') return end - off;
+    if (this.kind === 'close') {
+      if (sink && end > off) sink(b.subarray(off));
+      return end - off;
+    }
     if (this.kind === 'length') {
       const n = Math.min(this.left, end - off);
+      if (sink && n > 0) sink(b.subarray(off, off + n));
       this.left -= n;
       if (this.left === 0) this.done = true;
       return n;
@@ -89,6 +96,9 @@ export class BodyTracker {
     while (i < end && !this.done) {
       if (this.chunkState === 'data') {
         const n = Math.min(this.left, end - i);
+        // `left` counts the chunk's trailing CRLF too.
+        const content = Math.min(n, this.left - 2);
+        if (sink && content > 0) sink(b.subarray(i, i + content));
         i += n;
         this.left -= n;
         if (this.left === 0) this.chunkState = 'size';

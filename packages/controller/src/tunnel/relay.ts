@@ -7,9 +7,22 @@
 // a lost agent can be answered with a 502 or the request retried elsewhere.
 import { type ClientHttp2Stream, constants } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { isSkywayError } from '@skyway/core';
-import type { Logger } from 'pino';
-import { statusOfKind } from '../http/errors.js';
+import {
+  authFailure,
+  errorBody,
+  type Failure,
+  frame,
+  frameBody,
+  frameEnd,
+  headFrame,
+  howClosed,
+  idempotent,
+  maxBuffered,
+  openTunnelStream,
+  type RelayDeps,
+  reasons,
+  requestHeadText,
+} from './forward.js';
 import {
   type BodyTracker,
   type Head,
@@ -20,38 +33,8 @@ import {
   requestBody,
   responseBody,
 } from './h1.js';
-import type { AgentConnection, AgentRegistry } from './registry.js';
-import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
-
-export const frameHead = 1;
-export const frameBody = 2;
-export const frameEnd = 3;
-
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
-/**
- * Bytes a side may hold for the other before it stops reading (back-pressure). Large enough
- * that on a bulk transfer every process in the chain keeps working while the next one
- * catches up (at 256 KiB a 1 GiB download left a quarter of the CPU idle, waiting);
- * still bounded per connection.
- */
-export const maxBuffered = 1024 * 1024;
-const reasons: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  421: 'Misdirected Request',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
-export interface RelayDeps {
-  auth: ServiceAuthenticator;
-  agents: AgentRegistry;
-  log: Logger;
-}
+import type { AgentConnection } from './registry.js';
+import type { ServiceTarget } from './service-auth.js';
 
 function uncork(c: CallerConnection) {
   c.uncork();
@@ -88,15 +71,6 @@ function unregister(c: CallerConnection) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
-}
-
-function frame(type: number, payload?: Buffer): Buffer {
-  const len = payload?.length ?? 0;
-  const out = Buffer.allocUnsafe(5 + (len <= 16384 ? len : 0));
-  out[0] = type;
-  out.writeUInt32BE(len, 1);
-  if (payload && len <= 16384) payload.copy(out, 5);
-  return out;
 }
 
 export class CallerConnection {
@@ -167,7 +141,7 @@ export class CallerConnection {
         try {
           n = this.reqBody.feed(b, off);
         } catch {
-          this.fail(400, 'INVALID_ARGUMENT', 'malformed request body framing');
+          this.fail({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request body framing' });
           return;
         }
         if (n > 0) this.send(frameBody, b.subarray(off, off + n));
@@ -181,7 +155,7 @@ export class CallerConnection {
       const end = headEnd(b, off);
       if (end < 0) {
         if (b.length - off > maxHeadBytes)
-          this.fail(431, 'INVALID_ARGUMENT', 'request head is larger than 64 KiB');
+          this.fail({ status: 431, code: 'INVALID_ARGUMENT', message: 'request head is larger than 64 KiB' });
         else this.carry = b.subarray(off);
         return;
       }
@@ -189,7 +163,7 @@ export class CallerConnection {
       try {
         head = parseHead(b.toString('latin1', off, end - 4), true);
       } catch {
-        this.fail(400, 'INVALID_ARGUMENT', 'malformed request head');
+        this.fail({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request head' });
         return;
       }
       off = end;
@@ -220,7 +194,11 @@ export class CallerConnection {
 
   private startRequest(head: Head, target: ServiceTarget): boolean {
     if (this.target && (this.target.agent !== target.agent || this.target.key !== target.key)) {
-      this.fail(421, 'INVALID_ARGUMENT', 'one connection reaches one agent service; open another connection');
+      this.fail({
+        status: 421,
+        code: 'INVALID_ARGUMENT',
+        message: 'one connection reaches one agent service; open another connection',
+      });
       return false;
     }
     this.target = target;
@@ -228,38 +206,25 @@ export class CallerConnection {
     try {
       body = requestBody(head);
     } catch {
-      this.fail(400, 'INVALID_ARGUMENT', 'malformed content-length or transfer-encoding');
+      this.fail({
+        status: 400,
+        code: 'INVALID_ARGUMENT',
+        message: 'malformed content-length or transfer-encoding',
+      });
       return false;
     }
     const connection = header(head, 'connection') ?? '';
     const upgrade = header(head, 'upgrade') !== undefined && /upgrade/i.test(connection);
-    let text = `${head.method} ${head.target} ${head.version}\r\n`;
-    for (const [k, v] of head.headers) {
-      if (k === 'authorization' || k === 'proxy-authorization' || k.startsWith('skyway-')) continue;
-      if (k === 'x-forwarded-for' || k === 'x-forwarded-proto' || k === 'x-forwarded-host') continue;
-      text += `${k}: ${v}\r\n`;
-    }
-    const xff = header(head, 'x-forwarded-for');
-    text += `x-forwarded-for: ${xff ? `${xff}, ` : ''}${this.forwardedFor}\r\nx-forwarded-proto: https\r\n`;
-    const host = header(head, 'host');
-    if (host) text += `x-forwarded-host: ${host}\r\n`;
-    // AWS callers sign with a placeholder key; the agent reads region and service from it and re-signs.
-    const authz = header(head, 'authorization');
-    if (target.serviceType === 'aws' && authz?.startsWith('AWS4-HMAC-SHA256 '))
-      text += `skyway-caller-authorization: ${authz}\r\n`;
-    text += '\r\n';
+    const text = requestHeadText(
+      head.method!,
+      head.target!,
+      head.version,
+      head.headers,
+      this.forwardedFor,
+      target,
+    );
     // One write (one DATA frame) for a request without a body: HEAD and END together.
-    const headBytes = Buffer.byteLength(text, 'latin1');
-    const withEnd = body.done && !upgrade;
-    const out = Buffer.allocUnsafe(5 + headBytes + (withEnd ? 5 : 0));
-    out[0] = frameHead;
-    out.writeUInt32BE(headBytes, 1);
-    out.write(text, 5, 'latin1');
-    if (withEnd) {
-      out[5 + headBytes] = frameEnd;
-      out.writeUInt32BE(0, 6 + headBytes);
-    }
-    const frames = [out];
+    const frames = [headFrame(text, body.done && !upgrade)];
     if (this.pending.length === 0) this.responseStarted = false;
     this.pending.push(head.method!);
     this.retry =
@@ -273,35 +238,14 @@ export class CallerConnection {
   }
 
   private openStream(): boolean {
-    const t = this.target!;
-    const conn = this.deps.agents.pick(t.agent, t.key, this.exclude);
-    if (!conn) {
-      const why = this.deps.agents.has(t.agent)
-        ? `agent "${t.agent}" is connected but offers no ${t.key} service`
-        : `agent "${t.agent}" is not connected`;
-      this.fail(503, 'UNAVAILABLE', why, 'retry-after: 1\r\n');
+    const opened = openTunnelStream(this.deps.agents, this.target!, this.exclude);
+    if ('status' in opened) {
+      this.fail(opened);
       return false;
     }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = conn.session.request(
-        {
-          ':method': 'POST',
-          ':path': '/relay',
-          'skyway-relay': '1',
-          'skyway-service-type': t.serviceType,
-          'skyway-service-name': t.serviceName,
-        },
-        { endStream: false },
-      );
-    } catch {
-      this.fail(502, 'UNAVAILABLE', `lost the connection to agent "${t.agent}"`);
-      return false;
-    }
-    conn.stats.active++;
+    const { stream, conn } = opened;
     this.stream = stream;
     this.conn = conn;
-    stream.on('error', () => {});
     stream.on('data', (c: Buffer) => this.onAgentData(stream, c));
     stream.on('end', () => {
       // The service closed its connection: after a complete (or close-delimited) response, so does the caller's.
@@ -315,8 +259,7 @@ export class CallerConnection {
 
   private send(type: number, payload?: Buffer) {
     if (!this.stream) return;
-    this.write(frame(type, payload));
-    if (payload && payload.length > 16384) this.write(payload);
+    for (const b of frame(type, payload)) this.write(b);
   }
 
   private write(b: Buffer) {
@@ -396,13 +339,11 @@ export class CallerConnection {
   }
 
   private onAgentClose(stream: ClientHttp2Stream, conn: AgentConnection) {
-    conn.stats.active--;
     if (stream !== this.stream) return;
     this.stream = undefined;
     this.conn = undefined;
     if (this.closing) return;
-    const lost = conn.session.destroyed || conn.session.closed;
-    const clean = stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded;
+    const { lost, clean } = howClosed(stream, conn);
     if (this.idle()) {
       // Nothing in flight: the next request opens a stream to whichever agent is there.
       if (clean) this.sock.end();
@@ -421,13 +362,13 @@ export class CallerConnection {
         return;
       }
       conn.stats.errors++;
-      this.fail(
-        502,
-        'UNAVAILABLE',
-        lost
+      this.fail({
+        status: 502,
+        code: 'UNAVAILABLE',
+        message: lost
           ? `lost the connection to agent "${this.target?.agent}"`
           : `agent "${this.target?.agent}" ended the request without a response`,
-      );
+      });
       return;
     }
     // The agent went away in the middle of a response: the caller sees the connection cut.
@@ -443,27 +384,18 @@ export class CallerConnection {
   // ---- errors ----
 
   private failAuth(e: unknown) {
-    if (isSkywayError(e)) {
-      const status = statusOfKind[e.kind];
-      this.fail(
-        status,
-        e.code,
-        e.message,
-        status === 401 ? 'www-authenticate: Bearer realm="skyway"\r\n' : '',
-      );
-      return;
-    }
-    this.deps.log.error({ err: e }, 'service port: authentication failed unexpectedly');
-    this.fail(500, 'INTERNAL', 'internal error');
+    this.fail(authFailure(e, this.deps.log));
   }
 
   /** Answers the current request with an error and closes the connection. */
-  private fail(status: number, code: string, message: string, extra = '') {
+  private fail(f: Failure) {
     if (this.closing) return;
     this.closing = true;
-    const body = JSON.stringify({ error: { code, message } });
+    const body = errorBody(f);
+    let extra = '';
+    for (const [k, v] of Object.entries(f.headers ?? {})) extra += `${k}: ${v}\r\n`;
     this.sock.end(
-      `HTTP/1.1 ${status} ${reasons[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${f.status} ${reasons[f.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
     if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
   }

@@ -1,0 +1,184 @@
+// What every caller on the service port shares, whichever HTTP version it
+// speaks: the tunnel frame format, the request head the agent receives (the
+// caller's credentials removed, X-Forwarded-* added), opening a tunnel stream
+// to a live connection of the target agent, and the error answers.
+import { type ClientHttp2Stream, constants } from 'node:http2';
+import { isSkywayError } from '@skyway/core';
+import type { Logger } from 'pino';
+import { statusOfKind } from '../http/errors.js';
+import type { AgentConnection, AgentRegistry } from './registry.js';
+import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
+
+export const frameHead = 1;
+export const frameBody = 2;
+export const frameEnd = 3;
+const frameHeader = 5;
+/** Payloads up to this size are copied into their frame (one write); larger ones follow it. */
+const copyLimit = 16384;
+
+/**
+ * Bytes a side may hold for the other before it stops reading (back-pressure). Large enough
+ * that on a bulk transfer every process in the chain keeps working while the next one
+ * catches up (at 256 KiB a 1 GiB download left a quarter of the CPU idle, waiting);
+ * still bounded per request.
+ */
+export const maxBuffered = 1024 * 1024;
+
+/** Methods that may be sent again to another agent when the first one vanished before answering. */
+export const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface RelayDeps {
+  auth: ServiceAuthenticator;
+  agents: AgentRegistry;
+  log: Logger;
+}
+
+export interface Failure {
+  status: number;
+  code: string;
+  message: string;
+  /** Extra response headers, lower-case names. */
+  headers?: Record<string, string>;
+}
+
+export const reasons: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export function errorBody(f: Failure): string {
+  return JSON.stringify({ error: { code: f.code, message: f.message } });
+}
+
+/** An authentication error as the caller should see it (domain errors map to their status; anything else is a 500). */
+export function authFailure(e: unknown, log: Logger): Failure {
+  if (isSkywayError(e)) {
+    const status = statusOfKind[e.kind];
+    return {
+      status,
+      code: e.code,
+      message: e.message,
+      headers: status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : undefined,
+    };
+  }
+  log.error({ err: e }, 'service port: authentication failed unexpectedly');
+  return { status: 500, code: 'INTERNAL', message: 'internal error' };
+}
+
+/** One tunnel frame; a large payload is returned as a second buffer instead of being copied. */
+export function frame(type: number, payload?: Buffer): [Buffer] | [Buffer, Buffer] {
+  const len = payload?.length ?? 0;
+  const copy = payload !== undefined && len <= copyLimit;
+  const out = Buffer.allocUnsafe(frameHeader + (copy ? len : 0));
+  out[0] = type;
+  out.writeUInt32BE(len, 1);
+  if (copy) payload.copy(out, frameHeader);
+  return copy || !payload ? [out] : [out, payload];
+}
+
+/** A HEAD frame with the request head, followed by an END frame when the request has no body. */
+export function headFrame(text: string, withEnd: boolean): Buffer {
+  const n = Buffer.byteLength(text, 'latin1');
+  const out = Buffer.allocUnsafe(frameHeader + n + (withEnd ? frameHeader : 0));
+  out[0] = frameHead;
+  out.writeUInt32BE(n, 1);
+  out.write(text, frameHeader, 'latin1');
+  if (withEnd) {
+    out[frameHeader + n] = frameEnd;
+    out.writeUInt32BE(0, frameHeader + n + 1);
+  }
+  return out;
+}
+
+const notForwarded = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+
+/**
+ * The HTTP/1.1 request head the agent receives: the caller's credentials and
+ * Skyway headers removed, X-Forwarded-* set by us.
+ */
+export function requestHeadText(
+  method: string,
+  path: string,
+  version: string,
+  headers: Iterable<[string, string]>,
+  forwardedFor: string,
+  target: ServiceTarget,
+): string {
+  let text = `${method} ${path} ${version}\r\n`;
+  let xff: string | undefined;
+  let host: string | undefined;
+  let authz: string | undefined;
+  for (const [k, v] of headers) {
+    if (k === 'x-forwarded-for') xff = v;
+    else if (k === 'authorization') authz = v;
+    else if (k === 'host') host = v;
+    if (notForwarded.has(k) || k.startsWith('skyway-')) continue;
+    text += `${k}: ${v}\r\n`;
+  }
+  text += `x-forwarded-for: ${xff ? `${xff}, ` : ''}${forwardedFor}\r\nx-forwarded-proto: https\r\n`;
+  if (host) text += `x-forwarded-host: ${host}\r\n`;
+  // AWS callers sign with a placeholder key; the agent reads region and service from it and re-signs.
+  if (target.serviceType === 'aws' && authz?.startsWith('AWS4-HMAC-SHA256 '))
+    text += `skyway-caller-authorization: ${authz}\r\n`;
+  return `${text}\r\n`;
+}
+
+/**
+ * Opens a tunnel stream to the least busy live connection of the target
+ * agent (other than `exclude`), or says why there is none.
+ */
+export function openTunnelStream(
+  agents: AgentRegistry,
+  t: ServiceTarget,
+  exclude?: AgentConnection,
+): { conn: AgentConnection; stream: ClientHttp2Stream } | Failure {
+  const conn = agents.pick(t.agent, t.key, exclude);
+  if (!conn) {
+    const message = agents.has(t.agent)
+      ? `agent "${t.agent}" is connected but offers no ${t.key} service`
+      : `agent "${t.agent}" is not connected`;
+    return { status: 503, code: 'UNAVAILABLE', message, headers: { 'retry-after': '1' } };
+  }
+  let stream: ClientHttp2Stream;
+  try {
+    stream = conn.session.request(
+      {
+        ':method': 'POST',
+        ':path': '/relay',
+        'skyway-relay': '1',
+        'skyway-service-type': t.serviceType,
+        'skyway-service-name': t.serviceName,
+      },
+      { endStream: false },
+    );
+  } catch {
+    return { status: 502, code: 'UNAVAILABLE', message: `lost the connection to agent "${t.agent}"` };
+  }
+  conn.stats.active++;
+  stream.on('error', () => {});
+  stream.once('close', () => conn.stats.active--);
+  return { conn, stream };
+}
+
+/** How a tunnel stream ended: its agent connection is gone (`lost`), or the agent ended it normally (`clean`). */
+export function howClosed(
+  stream: ClientHttp2Stream,
+  conn: AgentConnection,
+): { lost: boolean; clean: boolean } {
+  const lost = conn.session.destroyed || conn.session.closed;
+  const clean = stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded;
+  return { lost, clean };
+}
