@@ -5,20 +5,24 @@
 // 1 GiB streamed download (curl), and memory per 1,000 idle watches (RSS of
 // the proxy's processes: nginx workers; sshd and ssh; Skyway controller and
 // agent). Skyway callers use HTTPS with a service token, as they must; the
-// others are plain HTTP. Everything runs on loopback, under
+// others are plain HTTP. Skyway is measured twice, each time on fresh
+// processes: callers speaking HTTP/1.1 (wrk; a connection per request in
+// flight, like the other rows) and HTTP/2 (h2load; what kubectl and Go
+// clients negotiate, many streams per connection: 100 watches per connection). Everything runs on loopback, under
 // /tmp/skyway-bench-*, and is removed at the end.
 //
 // A last row gives the floor for idle watches: a bare Node TLS server with the
 // service port's TLS settings that holds each watch's socket and nothing else.
 //
 // Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_WATCHES
-// (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway,tls, SKYWAY_BENCH_NO_DOWNLOAD=1,
+// (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway,skyway h2,tls, SKYWAY_BENCH_NO_DOWNLOAD=1,
 // SKYWAY_BENCH_CPU=1 (CPU per request and per GiB, memory per process),
 // SKYWAY_BENCH_PROF=<dir> (CPU profiles of controller and agent), SKYWAY_BENCH_NODE_ARGS.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { join } from 'node:path';
@@ -144,12 +148,21 @@ function download(url: string, extra: string[] = []): number {
   return speed! / 1e6;
 }
 
+interface WatchTls {
+  ca: string;
+  headers: Record<string, string>;
+  /** Over HTTP/2, `watchesPerConnection` streams per connection. */
+  h2?: boolean;
+}
+const watchesPerConnection = 100;
+
 /** Opens `watches` idle watches (a response that has started and then stays quiet); resolves when all have data. */
 async function openWatches(
   url: string,
-  tlsOpts?: { ca: string; headers: Record<string, string> },
+  tlsOpts?: WatchTls,
   count = watches,
-) {
+): Promise<Array<{ destroy(): void }>> {
+  if (tlsOpts?.h2) return openWatches2(url, tlsOpts, count);
   const reqs: http.ClientRequest[] = [];
   let opened = 0;
   await new Promise<void>((resolve, reject) => {
@@ -177,6 +190,70 @@ async function openWatches(
   return reqs;
 }
 
+/** The same over HTTP/2: `watchesPerConnection` watches share a connection, each on its own stream. */
+async function openWatches2(url: string, tlsOpts: WatchTls, count: number) {
+  const u = new URL(url);
+  const sessions: http2.ClientHttp2Session[] = [];
+  let started = 0;
+  let opened = 0;
+  await new Promise<void>((resolve, reject) => {
+    const open = () => {
+      const i = started++;
+      if (i % watchesPerConnection === 0)
+        sessions.push(
+          http2.connect(u.origin, { ca: tlsOpts.ca, rejectUnauthorized: false }).on('error', reject),
+        );
+      const req = sessions[Math.floor(i / watchesPerConnection)]!.request({
+        ':path': `${u.pathname}?every=3600000`,
+        ...tlsOpts.headers,
+      });
+      req.on('error', reject);
+      req.once('data', () => {
+        if (++opened === count) resolve();
+        else if (started < count) open();
+      });
+    };
+    for (let i = 0; i < Math.min(64, count); i++) open();
+  });
+  return sessions;
+}
+
+/** h2load (HTTP/2, a stream at a time on each of 64 connections), reported like wrk. */
+function h2load(url: string, headers: string[] = [], seconds = duration): WrkResult {
+  const log = join(dir, 'h2load.log');
+  const args = [
+    '-t2',
+    '-c64',
+    '-m1',
+    '-D',
+    seconds,
+    `--log-file=${log}`,
+    ...headers.flatMap((h) => ['-H', h]),
+    url,
+  ];
+  const out = execFileSync('h2load', args, { encoding: 'utf8' });
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)![1]);
+  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out)!;
+  if (Number(codes[3]) + Number(codes[4]) > 0)
+    throw new Error(`h2load ${url}: non-2xx responses (${codes[0]})`);
+  // Columns: start time (µs since the epoch), status, µs until the response ended.
+  const us = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Number(l.split('\t')[2]))
+    .sort((a, b) => a - b);
+  const at = (q: number) => us[Math.min(us.length - 1, Math.floor(q * us.length))]! / 1000;
+  return { rps, p50: at(0.5), p99: at(0.99) };
+}
+const hasH2load = (() => {
+  try {
+    execFileSync('h2load', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -185,11 +262,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * memory is rarely returned to the system, so a warm-up round of the same size
  * would hide the cost). A few watches first take code paths through once.
  */
-async function idleWatches(
-  url: string,
-  roots: number[],
-  tlsOpts?: { ca: string; headers: Record<string, string> },
-) {
+async function idleWatches(url: string, roots: number[], tlsOpts?: WatchTls) {
   const sum = () => roots.reduce((n, r) => n + treeRss(r), 0);
   for (const r of await openWatches(url, tlsOpts, 16)) r.destroy();
   await sleep(1500);
@@ -209,6 +282,109 @@ async function idleWatches(
   for (const r of reqs) r.destroy();
   await sleep(1000);
   return (afterOpen - before) / watches;
+}
+
+interface Skyway {
+  roots: number[];
+  base: string;
+  ca: string;
+  originToken: string;
+  watchToken: string;
+  procs: Proc[];
+}
+
+/** A fresh controller (tunnel + control API) and agent on loopback, enrolled and serving both origins. */
+async function startSkyway(name: string, originPort: number, watchPort: number): Promise<Skyway> {
+  const controller = await launch(
+    ['node', ...profArgs, '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-controller.ts')],
+    {
+      waitJson: true,
+      log: `controller-${name}`,
+      env: { SKY_HOME: join(dir, `controller-${name}`), SKY_TUNNEL_HOST: '127.0.0.1', SKY_LOG: 'warn' },
+    },
+  );
+  const ctl = controller.ready as { api: string; adminToken: string; ca: string; urls: { service: string } };
+  const api = async (path: string, body: unknown) => {
+    const r = await fetch(`${ctl.api}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctl.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as Record<string, string>;
+  };
+  const agentHome = join(dir, `agent-${name}`);
+  await mkdir(agentHome, { recursive: true });
+  await writeFile(
+    join(agentHome, 'bundle.yaml'),
+    stringify(await api('/api/v1/agents/bench/enrollment-bundle', {})),
+  );
+  await writeFile(
+    join(agentHome, 'agent.yaml'),
+    stringify({
+      home: agentHome,
+      bundle: join(agentHome, 'bundle.yaml'),
+      services: [
+        { name: 'origin', type: 'x-bench', url: `http://127.0.0.1:${originPort}` },
+        { name: 'watch', type: 'x-bench', url: `http://127.0.0.1:${watchPort}` },
+      ],
+    }),
+  );
+  const agent = await launch(
+    [
+      'node',
+      ...profArgs,
+      '--import',
+      tsxLoader,
+      join(repoRoot, 'packages/cli/src/main.ts'),
+      'agent',
+      'run',
+      '--config',
+      join(agentHome, 'agent.yaml'),
+      '--log-level',
+      'warn',
+    ],
+    { log: `agent-${name}` },
+  );
+  const token = async (serviceName: string) =>
+    (await api('/api/v1/agents/bench/service-credentials', { serviceType: 'x-bench', serviceName })).token!;
+  const originToken = await token('origin');
+  const watchToken = await token('watch');
+  const base = ctl.urls.service.replace('localhost', '127.0.0.1');
+  for (let i = 0; ; i++) {
+    const code = execFileSync(
+      'curl',
+      [
+        '-sk',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-H',
+        `Authorization: Bearer ${originToken}`,
+        `${base}/1k`,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (code === '200') break;
+    if (i > 100) throw new Error(`skyway not ready (${code})`);
+    await sleep(200);
+  }
+  return {
+    roots: [controller.child.pid!, agent.child.pid!],
+    base,
+    ca: ctl.ca,
+    originToken,
+    watchToken,
+    procs: [controller, agent],
+  };
+}
+
+async function stopSkyway(s: Skyway) {
+  for (const p of s.procs) {
+    await stopAndWait(p.child);
+    procs.splice(procs.indexOf(p), 1);
+  }
 }
 
 async function main() {
@@ -333,79 +509,6 @@ GatewayPorts no
   );
   await waitPort(sshPort);
 
-  // --- Skyway: controller (tunnel + control API) and an agent, both on loopback ---
-  const controller = await launch(
-    ['node', ...profArgs, '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-controller.ts')],
-    {
-      waitJson: true,
-      log: 'controller',
-      env: { SKY_HOME: join(dir, 'controller'), SKY_TUNNEL_HOST: '127.0.0.1', SKY_LOG: 'warn' },
-    },
-  );
-  const ctl = controller.ready as { api: string; adminToken: string; ca: string; urls: { service: string } };
-  const api = async (path: string, body: unknown) => {
-    const r = await fetch(`${ctl.api}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ctl.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as Record<string, string>;
-  };
-  const agentHome = join(dir, 'agent');
-  await mkdir(agentHome, { recursive: true });
-  await writeFile(
-    join(agentHome, 'bundle.yaml'),
-    stringify(await api('/api/v1/agents/bench/enrollment-bundle', {})),
-  );
-  await writeFile(
-    join(agentHome, 'agent.yaml'),
-    stringify({
-      home: agentHome,
-      bundle: join(agentHome, 'bundle.yaml'),
-      services: [
-        { name: 'origin', type: 'x-bench', url: `http://127.0.0.1:${originPort}` },
-        { name: 'watch', type: 'x-bench', url: `http://127.0.0.1:${watchPort}` },
-      ],
-    }),
-  );
-  const agent = await launch(
-    [
-      'node',
-      ...profArgs,
-      '--import',
-      tsxLoader,
-      join(repoRoot, 'packages/cli/src/main.ts'),
-      'agent',
-      'run',
-      '--config',
-      join(agentHome, 'agent.yaml'),
-      '--log-level',
-      'warn',
-    ],
-    { log: 'agent' },
-  );
-  const originToken = (
-    await api('/api/v1/agents/bench/service-credentials', { serviceType: 'x-bench', serviceName: 'origin' })
-  ).token!;
-  const watchToken = (
-    await api('/api/v1/agents/bench/service-credentials', { serviceType: 'x-bench', serviceName: 'watch' })
-  ).token!;
-  const sky = ctl.urls.service.replace('localhost', '127.0.0.1');
-  const skyAuth = `Authorization: Bearer ${originToken}`;
-  for (let i = 0; ; i++) {
-    const code = execFileSync(
-      'curl',
-      ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-H', skyAuth, `${sky}/1k`],
-      {
-        encoding: 'utf8',
-      },
-    );
-    if (code === '200') break;
-    if (i > 100) throw new Error(`skyway not ready (${code})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-
   const rows: Array<Record<string, string>> = [];
   const fmt = (n: number, d = 0) =>
     n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -428,38 +531,50 @@ GatewayPorts no
       watch: `http://127.0.0.1:${sshWatchPort}/watch`,
       roots: [sshd.child.pid!, sshClient.child.pid!],
     },
-    {
-      name: 'skyway',
-      base: sky,
-      watch: `${sky}/watch`,
-      roots: [controller.child.pid!, agent.child.pid!],
-      skyway: true,
-    },
+    // Skyway callers speak HTTPS (HTTP/1.1: a connection per request in flight, like the rows above),
+    // then HTTP/2 (what kubectl and Go clients negotiate: many requests over a few connections).
+    { name: 'skyway', base: '', watch: '', roots: [] as number[], skyway: 'http1.1' as const },
+    { name: 'skyway h2', base: '', watch: '', roots: [] as number[], skyway: 'http2' as const },
   ];
-  const results: Record<string, { w: WrkResult; mbs: number; watch?: number }> = {};
+  const results: Record<string, { w?: WrkResult; mbs: number; watch?: number }> = {};
   for (const p of paths) {
-    if (only && !only.some((o) => p.name.startsWith(o))) continue;
-    const headers = p.skyway ? [skyAuth] : [];
+    if (only && !only.some((o) => p.name === o || (o !== 'skyway' && p.name.startsWith(o)))) continue;
     process.stderr.write(`bench: ${p.name} ...\n`);
+    let sky: Skyway | undefined;
+    let tlsOpts: WatchTls | undefined;
+    let headers: string[] = [];
+    if (p.skyway) {
+      // Fresh processes for each Skyway row (memory is measured first, on fresh processes).
+      sky = await startSkyway(p.skyway, originPort, watchPort);
+      p.base = sky.base;
+      p.watch = `${sky.base}/watch`;
+      p.roots = sky.roots;
+      headers = [`Authorization: Bearer ${sky.originToken}`];
+      tlsOpts = {
+        ca: sky.ca,
+        headers: { authorization: `Bearer ${sky.watchToken}` },
+        h2: p.skyway === 'http2',
+      };
+    }
     // Memory first, while the processes are fresh (later phases leave garbage that skews RSS).
     let watch: number | undefined;
-    if (p.roots.length && watches > 0)
-      watch = await idleWatches(
-        p.watch,
-        p.roots,
-        p.skyway ? { ca: ctl.ca, headers: { authorization: `Bearer ${watchToken}` } } : undefined,
-      );
-    wrk(`${p.base}/1k`, headers, '2'); // warm-up
+    if (p.roots.length && watches > 0) watch = await idleWatches(p.watch, p.roots, tlsOpts);
+    const h2 = p.skyway === 'http2';
+    const load = h2 ? h2load : wrk;
     const cpu0 = p.roots.map(cpuOf);
-    const w = wrk(`${p.base}/1k`, headers);
-    if (process.env.SKYWAY_BENCH_CPU)
+    let w: WrkResult | undefined;
+    if (!h2 || hasH2load) {
+      load(`${p.base}/1k`, headers, '2'); // warm-up
+      w = load(`${p.base}/1k`, headers);
+    }
+    if (process.env.SKYWAY_BENCH_CPU && w)
       process.stderr.write(
-        `  cpu during wrk: ${p.roots.map((r, i) => `${(((cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration))) * 1e6).toFixed(0)} us/req`).join(', ')}\n`,
+        `  cpu during load: ${p.roots.map((r, i) => `${(((cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration))) * 1e6).toFixed(0)} us/req`).join(', ')}\n`,
       );
     const cpu1 = p.roots.map(cpuOf);
     const mbs = process.env.SKYWAY_BENCH_NO_DOWNLOAD
       ? 0
-      : download(`${p.base}/big`, p.skyway ? ['-H', skyAuth] : []);
+      : download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
     if (process.env.SKYWAY_BENCH_CPU)
       process.stderr.write(
         `  cpu during download: ${p.roots.map((r, i) => `${(cpuOf(r) - cpu1[i]!).toFixed(1)} s`).join(', ')}\n`,
@@ -467,12 +582,13 @@ GatewayPorts no
     results[p.name] = { w, mbs, watch };
     rows.push({
       path: p.name,
-      'req/s': fmt(w.rps),
-      'p50 ms': fmt(w.p50, 2),
-      'p99 ms': fmt(w.p99, 2),
+      'req/s': w ? fmt(w.rps) : '-',
+      'p50 ms': w ? fmt(w.p50, 2) : '-',
+      'p99 ms': w ? fmt(w.p99, 2) : '-',
       'download MB/s': fmt(mbs),
       'KiB/idle watch': watch === undefined ? '-' : fmt(watch / 1024, 1),
     });
+    if (sky) await stopSkyway(sky);
   }
   // The floor for any Node TLS terminator: a bare Node TLS server (the service port's TLS settings)
   // holding each idle watch's socket and nothing else, measured the same way.
@@ -482,8 +598,8 @@ GatewayPorts no
       ['node', '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-tls.ts')],
       { waitJson: true, log: 'tls-floor' },
     );
-    const f = floor.ready as { url: string };
-    const watch = await idleWatches(`${f.url}/watch`, [floor.child.pid!], { ca: ctl.ca, headers: {} });
+    const f = floor.ready as { url: string; ca: string };
+    const watch = await idleWatches(`${f.url}/watch`, [floor.child.pid!], { ca: f.ca, headers: {} });
     rows.push({
       path: 'node tls (floor)',
       'req/s': '-',
@@ -498,19 +614,25 @@ GatewayPorts no
   const line = (v: string[]) =>
     v.map((x, i) => (i === 0 ? x.padEnd(width[i]!) : x.padStart(width[i]!))).join('  ');
   console.log(
-    `\n1 KiB GET, 64 connections, ${duration}s (wrk); 1 GiB download (curl); ${watches} idle watches\n`,
+    `\n1 KiB GET, 64 connections, ${duration}s (wrk; h2load for HTTP/2); 1 GiB download (curl); ${watches} idle watches\n`,
   );
   console.log(line(cols));
   for (const r of rows) console.log(line(cols.map((c) => r[c]!)));
-  const s = results.skyway;
   const ssh = results['ssh -R'];
-  if (!s || !ssh) return;
+  if (!ssh?.w) return;
   console.log('\ntargets (skyway vs ssh -R):');
   const check = (ok: boolean, what: string) => console.log(`  ${ok ? 'ok  ' : 'MISS'} ${what}`);
-  check(s.w.rps >= 1.5 * ssh.w.rps, `req/s ${fmt(s.w.rps)} >= 1.5 x ${fmt(ssh.w.rps)}`);
-  check(s.w.p99 < ssh.w.p99, `p99 ${fmt(s.w.p99, 2)} ms < ${fmt(ssh.w.p99, 2)} ms`);
-  check(s.mbs >= ssh.mbs, `download ${fmt(s.mbs)} MB/s >= ${fmt(ssh.mbs)} MB/s`);
-  check((s.watch ?? Infinity) < 20 * 1024, `idle watch ${fmt((s.watch ?? 0) / 1024, 1)} KiB < 20 KiB`);
+  for (const name of ['skyway', 'skyway h2']) {
+    const s = results[name];
+    if (!s) continue;
+    if (s.w) {
+      check(s.w.rps >= 1.5 * ssh.w.rps, `${name}: req/s ${fmt(s.w.rps)} >= 1.5 x ${fmt(ssh.w.rps)}`);
+      check(s.w.p99 < ssh.w.p99, `${name}: p99 ${fmt(s.w.p99, 2)} ms < ${fmt(ssh.w.p99, 2)} ms`);
+    }
+    if (s.mbs) check(s.mbs >= ssh.mbs, `${name}: download ${fmt(s.mbs)} MB/s >= ${fmt(ssh.mbs)} MB/s`);
+    if (s.watch !== undefined)
+      check(s.watch < 20 * 1024, `${name}: idle watch ${fmt(s.watch / 1024, 1)} KiB < 20 KiB`);
+  }
 }
 
 async function cleanup() {

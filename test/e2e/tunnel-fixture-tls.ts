@@ -57,7 +57,7 @@ const server = tls.createServer(
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   process.stdout.write(
-    `${JSON.stringify({ ready: true, pid: process.pid, url: `https://127.0.0.1:${port}` })}\n`,
+    `${JSON.stringify({ ready: true, pid: process.pid, url: `https://127.0.0.1:${port}`, ca: cert.toString() })}\n`,
   );
 });
 process.once('SIGTERM', () => process.exit(0));

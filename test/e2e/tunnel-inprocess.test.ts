@@ -366,3 +366,29 @@ test('HTTP/2 callers: resetting a stream closes the service connection behind it
     session.close();
   }
 });
+
+test('callers coming and going never reset the tunnel (the agent limits resets to 1,000, then 33/s)', async () => {
+  const before = agent.connections;
+  const auth = { authorization: `Bearer ${token}` };
+  // HTTP/1.1: a connection per request, closed by the caller after its answer.
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next++ < 1200)
+        assert.equal((await call(svc('/x'), { ca: ca.certPem, headers: auth })).status, 200);
+    }),
+  );
+  // HTTP/2: a tunnel stream per request on one caller connection.
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next++ < 1200) assert.equal((await call2(session, '/x', { headers: auth })).status, 200);
+      }),
+    );
+  } finally {
+    session.close();
+  }
+  assert.equal(agent.connections, before, 'the agent had to reconnect');
+});

@@ -1,10 +1,11 @@
 // The agent end of a relayed caller connection. The controller opens one
 // HTTP/2 stream per caller connection and sends each request as frames
 // (HEAD: the request head without the caller's credentials, BODY: raw body
-// bytes, END: end of this request's body). The agent adds its own
-// credentials to each head and writes everything to a connection of its own
-// to the service; the service's bytes go back unchanged. Flow control,
-// cancellation and back-pressure are those of the HTTP/2 stream.
+// bytes, END: end of this request's body, CLOSE: the caller is done or gone).
+// The agent adds its own credentials to each head and writes everything to a
+// connection of its own to the service; the service's bytes go back
+// unchanged. Flow control and back-pressure are those of the HTTP/2 stream;
+// cancellation is CLOSE (or a reset).
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,6 +16,8 @@ import type { Stats } from './stats.js';
 export const frameHead = 1;
 export const frameBody = 2;
 export const frameEnd = 3;
+/** The request is over (done or abandoned): close the service connection and end the stream. */
+export const frameClose = 4;
 const maxSignedBody = 16 * 1024 * 1024;
 /** Bytes held for the other side before reading stops (back-pressure), per connection. */
 const maxBuffered = 1024 * 1024;
@@ -173,6 +176,10 @@ export function relay(
         stream.pause();
         origin.once('drain', () => stream.resume());
       }
+    } else if (type === frameClose) {
+      origin?.destroy();
+      if (!stream.writableEnded) stream.end();
+      closed = true;
     } else if (type === frameEnd && signing) {
       const { ctx, chunks } = signing;
       signing = undefined;

@@ -12,6 +12,8 @@ import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
 export const frameHead = 1;
 export const frameBody = 2;
 export const frameEnd = 3;
+/** The request is over (done or abandoned): the agent closes the service connection and ends the stream. */
+export const frameClose = 4;
 const frameHeader = 5;
 /** Payloads up to this size are copied into their frame (one write); larger ones follow it. */
 const copyLimit = 16384;
@@ -171,6 +173,27 @@ export function openTunnelStream(
   stream.on('error', () => {});
   stream.once('close', () => conn.stats.active--);
   return { conn, stream };
+}
+
+const closeFrame = Buffer.from([frameClose, 0, 0, 0, 0]);
+/** How long an agent may take to end a stream after CLOSE before the stream is reset. */
+const closeGraceMs = 10_000;
+
+/**
+ * Ends a tunnel stream without RST_STREAM: a CLOSE frame, END_STREAM, and
+ * the agent ends its side. The agent's HTTP/2 server counts the resets it
+ * receives against a rate limit (1,000, then 33 a second) and drops the whole
+ * tunnel beyond it; callers coming and going must never add up to that. Only
+ * a stream the agent does not end in time (it stopped reading) is reset.
+ */
+export function closeTunnel(stream: ClientHttp2Stream) {
+  if (stream.closed || stream.destroyed) return;
+  if (!stream.writableEnded) stream.end(closeFrame);
+  // Whatever the agent still sends is read (and dropped by the caller's side) so that its end arrives.
+  stream.resume();
+  const reset = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), closeGraceMs);
+  reset.unref();
+  stream.once('close', () => clearTimeout(reset));
 }
 
 /** How a tunnel stream ended: its agent connection is gone (`lost`), or the agent ended it normally (`clean`). */

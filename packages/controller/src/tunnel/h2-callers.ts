@@ -9,6 +9,7 @@ import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
   authFailure,
+  closeTunnel,
   errorBody,
   type Failure,
   frame,
@@ -26,7 +27,7 @@ import { type BodyTracker, headEnd, maxHeadBytes, parseHead, responseBody } from
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
 /** Headers about one hop of HTTP/1.1 that HTTP/2 forbids (RFC 9113, 8.2.2). */
 const hopHeaders = new Set([
@@ -271,7 +272,7 @@ class CallerStream {
     if (this.finished) return;
     this.finished = true;
     if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
-    this.tunnel?.close(NGHTTP2_NO_ERROR);
+    if (this.tunnel) closeTunnel(this.tunnel);
   }
 
   private onAgentClose(tunnel: http2.ClientHttp2Stream, conn: AgentConnection) {
@@ -305,14 +306,14 @@ class CallerStream {
 
   private onCallerClose() {
     this.finished = true;
-    if (this.tunnel && !this.tunnel.closed) this.tunnel.close(NGHTTP2_CANCEL);
+    if (this.tunnel) closeTunnel(this.tunnel);
   }
 
   /** Answers with an error if nothing was answered yet, else resets the stream. */
   private fail(f: Failure) {
     if (this.finished) return;
     this.finished = true;
-    if (this.tunnel && !this.tunnel.closed) this.tunnel.close(NGHTTP2_CANCEL);
+    if (this.tunnel) closeTunnel(this.tunnel);
     if (this.stream.destroyed) return;
     if (this.responded || this.stream.headersSent) {
       this.stream.close(NGHTTP2_INTERNAL_ERROR);

@@ -5,10 +5,11 @@
 // through byte for byte, so chunks flow as they are written and WebSocket
 // upgrades just work. Response boundaries are followed (not changed) so that
 // a lost agent can be answered with a 502 or the request retried elsewhere.
-import { type ClientHttp2Stream, constants } from 'node:http2';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
   authFailure,
+  closeTunnel,
   errorBody,
   type Failure,
   frame,
@@ -103,7 +104,6 @@ export class CallerConnection {
     this.forwardedFor = sock.remoteAddress ?? '';
     sock.setNoDelay(true);
     sock.on('data', (c: Buffer) => this.onCallerData(c));
-    sock.on('end', () => this.stream?.end());
     sock.on('close', () => this.onCallerClose());
     sock.on('error', () => {});
     sock.on('drain', () => this.stream?.resume());
@@ -378,7 +378,7 @@ export class CallerConnection {
   private onCallerClose() {
     unregister(this);
     this.closing = true;
-    if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+    if (this.stream) closeTunnel(this.stream);
   }
 
   // ---- errors ----
@@ -397,6 +397,6 @@ export class CallerConnection {
     this.sock.end(
       `HTTP/1.1 ${f.status} ${reasons[f.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
-    if (this.stream && !this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+    if (this.stream) closeTunnel(this.stream);
   }
 }
