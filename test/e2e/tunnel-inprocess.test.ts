@@ -36,6 +36,8 @@ let ca: CertificateAuthority;
 let deps: IssuerDeps;
 let token: string;
 const seen: http.IncomingHttpHeaders[] = [];
+/** The agent's local port of the connection each request came in on. */
+const ports: number[] = [];
 /** Resolved when the origin sees a /hold request's connection close. */
 let holdClosed: Promise<void> = new Promise(() => {});
 let onHoldClosed = () => {};
@@ -44,6 +46,7 @@ before(async () => {
   home = await mkdtemp(join(tmpdir(), 'skyway-tunnel-'));
   origin = http.createServer((req, res) => {
     seen.push(req.headers);
+    ports.push(req.socket.remotePort!);
     if (req.url === '/echo') {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       req.pipe(res);
@@ -391,4 +394,38 @@ test('callers coming and going never reset the tunnel (the agent limits resets t
     session.close();
   }
   assert.equal(agent.connections, before, 'the agent had to reconnect');
+});
+
+test('the agent keeps its service connection for the next caller after a complete response', async () => {
+  const auth = { authorization: `Bearer ${token}` };
+  const from = ports.length;
+  // One request per HTTP/1.1 connection, one after the other; then one per HTTP/2 stream.
+  // (a keep-alive client, so that the request does not ask for "connection: close", closed after each answer)
+  for (let i = 0; i < 3; i++) {
+    const keepAlive = new https.Agent({ keepAlive: true });
+    assert.equal((await call(svc('/x'), { ca: ca.certPem, headers: auth, agent: keepAlive })).status, 200);
+    keepAlive.destroy();
+  }
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await call2(session, '/y', { headers: auth })).status, 200);
+  } finally {
+    session.close();
+  }
+  const used = new Set(ports.slice(from));
+  assert.equal(ports.length - from, 6);
+  assert.equal(used.size, 1, `the service saw ${used.size} connections for 6 requests`);
+  // An abandoned response is not reused: the service sees its connection close.
+  holdClosed = new Promise<void>((r) => {
+    onHoldClosed = r;
+  });
+  const s2 = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    const req = s2.request({ ':path': '/hold', ...auth });
+    await once(req, 'data');
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await holdClosed;
+  } finally {
+    s2.close();
+  }
 });

@@ -10,6 +10,7 @@ import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'nod
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { writeCopy } from './blocks.js';
+import type { OriginLink, OriginUser } from './origin-pool.js';
 import type { ForwardContext, Service, Target } from './services.js';
 import type { Stats } from './stats.js';
 
@@ -79,6 +80,7 @@ export function relay(
   const counters = stats.for(key);
   counters.active++;
   let origin: Socket | undefined;
+  let link: OriginLink | undefined;
   let responseBytes = 0;
   let carry: Buffer | undefined;
   let signing: { ctx: ForwardContext; chunks: Buffer[]; size: number } | undefined;
@@ -91,32 +93,47 @@ export function relay(
     origin?.destroy();
   };
 
-  const openOrigin = (target: Target) => {
+  const user: OriginUser = {
     // Plain TCP: reads land in the shared buffer and are copied into reused blocks (see blocks.ts).
-    const s = svc.connect(target, (n, buf) => {
+    read(n, buf) {
       responseBytes += n;
       writeCopy(stream, buf, n);
       return stream.writableLength <= maxBuffered;
-    });
-    origin = s;
-    if (target.https)
-      s.on('data', (chunk: Buffer) => {
-        responseBytes += chunk.length;
-        stream.write(chunk);
-        if (stream.writableLength > maxBuffered) s.pause();
-      });
-    stream.on('drain', () => s.resume());
-    s.on('end', () => {
+    },
+    data(chunk) {
+      responseBytes += chunk.length;
+      stream.write(chunk);
+      if (stream.writableLength > maxBuffered) origin?.pause();
+    },
+    end() {
       if (!stream.destroyed) stream.end();
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => {
+    },
+    error(e) {
       log.debug({ service: key, err: e.message }, 'upstream error');
       failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `${key} failed: ${e.code ?? e.message}`);
-    });
-    s.on('close', () => {
+    },
+    close() {
       if (!stream.destroyed && !stream.writableEnded) stream.end();
-    });
-    return s;
+    },
+  };
+  stream.on('drain', () => origin?.resume());
+
+  const openOrigin = (target: Target) => {
+    link = svc.pool.link(`${target.https ? 'https' : 'http'}://${target.host}`, (read) =>
+      svc.connect(target, read),
+    );
+    link.user = user;
+    origin = link.socket;
+    return origin;
+  };
+
+  /** The controller is done with this stream: keep the service connection for the next one if it may serve again. */
+  const release = (reusable: boolean) => {
+    if (reusable && link && origin && !signing && svc.pool.put(link)) origin = undefined;
+    else origin?.destroy();
+    link = undefined;
+    if (!stream.writableEnded) stream.end();
+    closed = true;
   };
 
   const sendHead = (ctx: ForwardContext, body?: Buffer) => {
@@ -177,9 +194,7 @@ export function relay(
         origin.once('drain', () => stream.resume());
       }
     } else if (type === frameClose) {
-      origin?.destroy();
-      if (!stream.writableEnded) stream.end();
-      closed = true;
+      release(payload[0] === 1);
     } else if (type === frameEnd && signing) {
       const { ctx, chunks } = signing;
       signing = undefined;

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { sharedReadBuffer } from './blocks.js';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
+import { OriginPool } from './origin-pool.js';
 import { secretFrom } from './secret-source.js';
 import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
 
@@ -73,6 +74,8 @@ export class Service {
   readonly annotations: Record<string, string>;
   /** True when the body must be buffered before signing (AWS, except S3). */
   readonly needsBody: boolean = false;
+  /** Connections to the service waiting for another request (see origin-pool.ts). */
+  readonly pool = new OriginPool();
   private readonly target?: Target;
   private readonly tlsOpts: tls.ConnectionOptions;
   private readonly authorizeFn: (ctx: ForwardContext, body?: Buffer) => Target;
@@ -235,8 +238,10 @@ export class Service {
     return s;
   }
 
-  /** Nothing to release: connections to the service belong to the relays that opened them. */
-  close() {}
+  /** Closes the connections waiting for another request. */
+  close() {
+    this.pool.close();
+  }
 }
 
 function req<T>(v: T | undefined, message: string): T {

@@ -12,7 +12,11 @@ import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
 export const frameHead = 1;
 export const frameBody = 2;
 export const frameEnd = 3;
-/** The request is over (done or abandoned): the agent closes the service connection and ends the stream. */
+/**
+ * The stream is over (done or abandoned): the agent ends its side and closes
+ * the service connection, or, if the one-byte payload is 1 (the last response
+ * was complete and left it open), keeps it for the next stream.
+ */
 export const frameClose = 4;
 const frameHeader = 5;
 /** Payloads up to this size are copied into their frame (one write); larger ones follow it. */
@@ -175,7 +179,7 @@ export function openTunnelStream(
   return { conn, stream };
 }
 
-const closeFrame = Buffer.from([frameClose, 0, 0, 0, 0]);
+const closeFrames = [0, 1].map((reusable) => Buffer.from([frameClose, 0, 0, 0, 1, reusable]));
 /** How long an agent may take to end a stream after CLOSE before the stream is reset. */
 const closeGraceMs = 10_000;
 
@@ -186,14 +190,19 @@ const closeGraceMs = 10_000;
  * tunnel beyond it; callers coming and going must never add up to that. Only
  * a stream the agent does not end in time (it stopped reading) is reset.
  */
-export function closeTunnel(stream: ClientHttp2Stream) {
+export function closeTunnel(stream: ClientHttp2Stream, reusable = false) {
   if (stream.closed || stream.destroyed) return;
-  if (!stream.writableEnded) stream.end(closeFrame);
+  if (!stream.writableEnded) stream.end(closeFrames[reusable ? 1 : 0]);
   // Whatever the agent still sends is read (and dropped by the caller's side) so that its end arrives.
   stream.resume();
   const reset = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), closeGraceMs);
   reset.unref();
   stream.once('close', () => clearTimeout(reset));
+}
+
+/** Whether the service may keep its connection open after a response with this head. */
+export function keepsConnection(version: string, connection: string | undefined): boolean {
+  return version === 'HTTP/1.1' && !(connection && /(^|,)\s*close\s*(,|$)/i.test(connection));
 }
 
 /** How a tunnel stream ended: its agent connection is gone (`lost`), or the agent ended it normally (`clean`). */

@@ -18,12 +18,13 @@ import {
   headFrame,
   howClosed,
   idempotent,
+  keepsConnection,
   maxBuffered,
   openTunnelStream,
   type RelayDeps,
   requestHeadText,
 } from './forward.js';
-import { type BodyTracker, headEnd, maxHeadBytes, parseHead, responseBody } from './h1.js';
+import { type BodyTracker, headEnd, header, maxHeadBytes, parseHead, responseBody } from './h1.js';
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
 
@@ -68,6 +69,7 @@ export function http2Callers(deps: RelayDeps) {
   });
   return {
     accept(sock: TLSSocket) {
+      sock.setNoDelay(true);
       server.once('session', (session: http2.ServerHttp2Session) => {
         const cs: CallerSession = { sock, streams: 0 };
         sessions.set(session, cs);
@@ -95,6 +97,10 @@ class CallerStream {
   private resBody?: BodyTracker;
   private responded = false;
   private finished = false;
+  /** The whole request went to the agent. */
+  private requestSent = false;
+  /** The response leaves the service connection open for another request. */
+  private keepAlive = false;
   private readonly toCaller = (content: Buffer) => {
     this.stream.write(content);
     if (this.stream.writableLength > maxBuffered) this.tunnel?.pause();
@@ -169,11 +175,18 @@ class CallerStream {
     this.conn!.stats.requests++;
     this.stream.on('drain', () => this.tunnel?.resume());
     this.tunnel!.write(head);
-    if (noBody) return;
+    this.requestSent = noBody;
+    if (noBody) {
+      // Reading the (empty) request to its end lets Node close the stream normally; a server
+      // stream never read is closed with a RST_STREAM, flushed on its own (a write per request).
+      this.stream.resume();
+      return;
+    }
     this.stream.on('data', (c: Buffer) => this.onCallerData(c));
     this.stream.once('end', () => {
       if (this.chunked) this.toAgent(frame(frameBody, lastChunk));
       this.toAgent(frame(frameEnd));
+      this.requestSent = true;
     });
   }
 
@@ -208,7 +221,7 @@ class CallerStream {
 
   private toAgent(bufs: Buffer[]) {
     const t = this.tunnel;
-    if (!t || t.destroyed) return;
+    if (!t || t.destroyed || t.writableEnded) return;
     for (const b of bufs) t.write(b);
     if (t.writableLength > maxBuffered) this.stream.pause();
   }
@@ -253,6 +266,8 @@ class CallerStream {
         else out[k] = `${prev}, ${v}`;
       }
       this.resBody = responseBody(head, this.method);
+      this.keepAlive =
+        this.resBody.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
       this.stream.respond(out, { endStream: this.resBody.done });
       this.responded = true;
       if (this.resBody.done) this.finish();
@@ -272,7 +287,7 @@ class CallerStream {
     if (this.finished) return;
     this.finished = true;
     if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
-    if (this.tunnel) closeTunnel(this.tunnel);
+    if (this.tunnel) closeTunnel(this.tunnel, this.keepAlive && this.requestSent);
   }
 
   private onAgentClose(tunnel: http2.ClientHttp2Stream, conn: AgentConnection) {

@@ -18,6 +18,7 @@ import {
   headFrame,
   howClosed,
   idempotent,
+  keepsConnection,
   maxBuffered,
   openTunnelStream,
   type RelayDeps,
@@ -91,6 +92,8 @@ export class CallerConnection {
   private resBody?: BodyTracker;
   private resRaw = false;
   private responseStarted = false;
+  /** The last response left the service connection open for another request. */
+  private keepAlive = false;
   /** The in-flight request, kept while it may be re-sent to another agent. */
   private retry?: { frames: Buffer[]; method: string };
   private corked = false;
@@ -327,6 +330,7 @@ export class CallerConnection {
         }
         if (head.status! < 200) continue;
         const body = responseBody(head, this.pending[0]);
+        this.keepAlive = body.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
         if (body.done) {
           this.pending.shift();
           this.responseStarted = false;
@@ -378,7 +382,7 @@ export class CallerConnection {
   private onCallerClose() {
     unregister(this);
     this.closing = true;
-    if (this.stream) closeTunnel(this.stream);
+    if (this.stream) closeTunnel(this.stream, this.keepAlive && this.idle());
   }
 
   // ---- errors ----
