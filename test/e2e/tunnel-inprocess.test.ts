@@ -412,9 +412,11 @@ test('the agent keeps its service connection for the next caller after a complet
   } finally {
     session.close();
   }
-  const used = new Set(ports.slice(from));
+  const h1 = new Set(ports.slice(from, from + 3));
+  const h2 = new Set(ports.slice(from + 3));
   assert.equal(ports.length - from, 6);
-  assert.equal(used.size, 1, `the service saw ${used.size} connections for 6 requests`);
+  assert.equal(h1.size, 1, `3 HTTP/1.1 callers, ${h1.size} service connections`);
+  assert.equal(h2.size, 1, `3 HTTP/2 requests, ${h2.size} service connections`);
   // An abandoned response is not reused: the service sees its connection close.
   holdClosed = new Promise<void>((r) => {
     onHoldClosed = r;

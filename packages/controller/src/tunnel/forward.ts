@@ -142,25 +142,24 @@ export function requestHeadText(
   return `${text}\r\n`;
 }
 
-/**
- * Opens a tunnel stream to the least busy live connection of the target
- * agent (other than `exclude`), or says why there is none.
- */
-export function openTunnelStream(
+/** The least busy live connection of the target agent (other than `exclude`), or why there is none. */
+export function pickAgent(
   agents: AgentRegistry,
   t: ServiceTarget,
   exclude?: AgentConnection,
-): { conn: AgentConnection; stream: ClientHttp2Stream } | Failure {
+): AgentConnection | Failure {
   const conn = agents.pick(t.agent, t.key, exclude);
-  if (!conn) {
-    const message = agents.has(t.agent)
-      ? `agent "${t.agent}" is connected but offers no ${t.key} service`
-      : `agent "${t.agent}" is not connected`;
-    return { status: 503, code: 'UNAVAILABLE', message, headers: { 'retry-after': '1' } };
-  }
-  let stream: ClientHttp2Stream;
+  if (conn) return conn;
+  const message = agents.has(t.agent)
+    ? `agent "${t.agent}" is connected but offers no ${t.key} service`
+    : `agent "${t.agent}" is not connected`;
+  return { status: 503, code: 'UNAVAILABLE', message, headers: { 'retry-after': '1' } };
+}
+
+/** Opens a tunnel stream to `t`'s service on an agent connection. */
+export function openTunnelStream(conn: AgentConnection, t: ServiceTarget): ClientHttp2Stream | Failure {
   try {
-    stream = conn.session.request(
+    const stream = conn.session.request(
       {
         ':method': 'POST',
         ':path': '/relay',
@@ -170,13 +169,11 @@ export function openTunnelStream(
       },
       { endStream: false },
     );
+    stream.on('error', () => {});
+    return stream;
   } catch {
     return { status: 502, code: 'UNAVAILABLE', message: `lost the connection to agent "${t.agent}"` };
   }
-  conn.stats.active++;
-  stream.on('error', () => {});
-  stream.once('close', () => conn.stats.active--);
-  return { conn, stream };
 }
 
 const closeFrames = [0, 1].map((reusable) => Buffer.from([frameClose, 0, 0, 0, 1, reusable]));

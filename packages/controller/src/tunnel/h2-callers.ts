@@ -4,7 +4,10 @@
 // carries many watches, to as many services as its streams' credentials
 // allow. The agent still speaks HTTP/1.1 to the service, so the request goes
 // out as an HTTP/1.1 head (a body of unknown length chunk-encoded) and the
-// response's head and body are translated back into HTTP/2.
+// response's head and body are translated back into HTTP/2. After a complete
+// response that leaves the service connection open, the tunnel stream waits
+// in a pool for the next request to the same service over the same agent
+// connection (opening a stream costs more than the request itself).
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -21,6 +24,7 @@ import {
   keepsConnection,
   maxBuffered,
   openTunnelStream,
+  pickAgent,
   type RelayDeps,
   requestHeadText,
 } from './forward.js';
@@ -57,6 +61,7 @@ export function http2Callers(deps: RelayDeps) {
     maxSessionMemory: 64,
   });
   const sessions = new WeakMap<http2.Http2Session, CallerSession>();
+  const pipes = new PipePool();
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const cs = sessions.get(stream.session!);
     if (!cs) {
@@ -65,7 +70,7 @@ export function http2Callers(deps: RelayDeps) {
     }
     cs.streams++;
     stream.once('close', () => cs.streams--);
-    new CallerStream(stream, headers, cs.sock, deps);
+    new CallerStream(stream, headers, cs.sock, deps, pipes);
   });
   return {
     accept(sock: TLSSocket) {
@@ -84,11 +89,111 @@ export function http2Callers(deps: RelayDeps) {
   };
 }
 
+/** How long a tunnel stream may wait for its next request (below the usual keep-alive timeouts of services). */
+const pipeIdleMs = 4_000;
+const maxIdlePipes = 256;
+
+/** A tunnel stream and its agent connection; `owner` is the request using it, none while it waits. */
+class Pipe {
+  owner?: CallerStream;
+  idleSince = 0;
+
+  constructor(
+    readonly conn: AgentConnection,
+    readonly stream: http2.ClientHttp2Stream,
+    readonly key: string,
+    pool: PipePool,
+  ) {
+    conn.stats.active++;
+    // Anything from the agent while no request is using the stream means its service connection is done.
+    stream.on('data', (c: Buffer) => (this.owner ? this.owner.onAgentData(this, c) : pool.drop(this)));
+    stream.once('end', () => (this.owner ? this.owner.onAgentEnd(this) : pool.drop(this)));
+    stream.once('close', () => {
+      if (this.owner) {
+        conn.stats.active--;
+        this.owner.onAgentClose(this);
+      } else pool.remove(this);
+    });
+    stream.on('drain', () => this.owner?.onTunnelDrain());
+  }
+
+  get usable() {
+    const s = this.stream;
+    return !s.closed && !s.destroyed && !s.writableEnded && !s.readableEnded && !this.conn.session.closed;
+  }
+}
+
+class PipePool {
+  private readonly idle = new Map<string, Pipe[]>();
+  private sweeper?: NodeJS.Timeout;
+
+  /** A waiting stream to `t` on `conn`, or a new one. */
+  take(conn: AgentConnection, t: ServiceTarget): Pipe | Failure {
+    const key = `${conn.id}\n${t.key}`;
+    const list = this.idle.get(key);
+    while (list?.length) {
+      const p = list.pop()!;
+      if (list.length === 0) this.idle.delete(key);
+      if (p.usable && Date.now() - p.idleSince < pipeIdleMs) {
+        conn.stats.active++;
+        return p;
+      }
+      closeTunnel(p.stream);
+    }
+    const stream = openTunnelStream(conn, t);
+    return 'status' in stream ? stream : new Pipe(conn, stream, key, this);
+  }
+
+  /** The request using `p` is complete and its service connection stays open: keep `p` for the next one. */
+  put(p: Pipe) {
+    p.owner = undefined;
+    p.conn.stats.active--;
+    const list = this.idle.get(p.key) ?? [];
+    if (!p.usable || list.length >= maxIdlePipes) {
+      closeTunnel(p.stream, true);
+      return;
+    }
+    p.idleSince = Date.now();
+    p.stream.resume();
+    list.push(p);
+    this.idle.set(p.key, list);
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.sweep(), pipeIdleMs);
+      this.sweeper.unref();
+    }
+  }
+
+  remove(p: Pipe) {
+    const list = this.idle.get(p.key);
+    const i = list?.indexOf(p) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list?.length === 0) this.idle.delete(p.key);
+  }
+
+  drop(p: Pipe) {
+    this.remove(p);
+    closeTunnel(p.stream);
+  }
+
+  private sweep() {
+    const now = Date.now();
+    for (const list of [...this.idle.values()])
+      for (const p of [...list])
+        if (now - p.idleSince >= pipeIdleMs) {
+          this.remove(p);
+          closeTunnel(p.stream, true);
+        }
+    if (this.idle.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
+
 class CallerStream {
   private readonly method: string;
   private target?: ServiceTarget;
-  private tunnel?: http2.ClientHttp2Stream;
-  private conn?: AgentConnection;
+  private pipe?: Pipe;
   /** The request again, while it may still be sent to another agent. */
   private retry?: Buffer;
   private exclude?: AgentConnection;
@@ -103,7 +208,7 @@ class CallerStream {
   private keepAlive = false;
   private readonly toCaller = (content: Buffer) => {
     this.stream.write(content);
-    if (this.stream.writableLength > maxBuffered) this.tunnel?.pause();
+    if (this.stream.writableLength > maxBuffered) this.pipe?.stream.pause();
   };
 
   constructor(
@@ -111,6 +216,7 @@ class CallerStream {
     private readonly headers: http2.IncomingHttpHeaders,
     private readonly sock: TLSSocket,
     private readonly deps: RelayDeps,
+    private readonly pipes: PipePool,
   ) {
     this.method = headers[':method'] ?? 'GET';
     stream.on('error', () => {});
@@ -172,9 +278,8 @@ class CallerStream {
     const head = headFrame(text, noBody);
     if (noBody && idempotent.has(this.method)) this.retry = head;
     if (!this.open()) return;
-    this.conn!.stats.requests++;
-    this.stream.on('drain', () => this.tunnel?.resume());
-    this.tunnel!.write(head);
+    this.stream.on('drain', () => this.pipe?.stream.resume());
+    this.pipe!.stream.write(head);
     this.requestSent = noBody;
     if (noBody) {
       // Reading the (empty) request to its end lets Node close the stream normally; a server
@@ -191,22 +296,20 @@ class CallerStream {
   }
 
   private open(): boolean {
-    const opened = openTunnelStream(this.deps.agents, this.target!, this.exclude);
-    if ('status' in opened) {
-      this.fail(opened);
+    const conn = pickAgent(this.deps.agents, this.target!, this.exclude);
+    const pipe = 'status' in conn ? conn : this.pipes.take(conn, this.target!);
+    if ('status' in pipe) {
+      this.fail(pipe);
       return false;
     }
-    const { stream: tunnel, conn } = opened;
-    this.tunnel = tunnel;
-    this.conn = conn;
-    tunnel.on('data', (c: Buffer) => this.onAgentData(tunnel, c));
-    tunnel.once('end', () => {
-      // A body that runs until the service closes ends here.
-      if (tunnel === this.tunnel && this.responded && this.resBody?.kind === 'close') this.finish();
-    });
-    tunnel.once('close', () => this.onAgentClose(tunnel, conn));
-    tunnel.on('drain', () => this.stream.resume());
+    pipe.owner = this;
+    pipe.conn.stats.requests++;
+    this.pipe = pipe;
     return true;
+  }
+
+  onTunnelDrain() {
+    this.stream.resume();
   }
 
   // ---- caller -> agent ----
@@ -220,7 +323,7 @@ class CallerStream {
   }
 
   private toAgent(bufs: Buffer[]) {
-    const t = this.tunnel;
+    const t = this.pipe?.stream;
     if (!t || t.destroyed || t.writableEnded) return;
     for (const b of bufs) t.write(b);
     if (t.writableLength > maxBuffered) this.stream.pause();
@@ -228,8 +331,8 @@ class CallerStream {
 
   // ---- agent -> caller ----
 
-  private onAgentData(tunnel: http2.ClientHttp2Stream, chunk: Buffer) {
-    if (tunnel !== this.tunnel || this.finished) return;
+  onAgentData(pipe: Pipe, chunk: Buffer) {
+    if (pipe !== this.pipe || this.finished) return;
     this.retry = undefined;
     try {
       if (this.responded) this.body(chunk, 0);
@@ -282,53 +385,81 @@ class CallerStream {
     if (body.done) this.finish();
   }
 
-  /** The response is complete: end the caller's stream and let the agent close the service connection. */
+  /** The response is complete: end the caller's stream; the tunnel stream goes back to the pool if it can. */
   private finish() {
     if (this.finished) return;
     this.finished = true;
     if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
-    if (this.tunnel) closeTunnel(this.tunnel, this.keepAlive && this.requestSent);
+    this.release(this.keepAlive && this.requestSent);
   }
 
-  private onAgentClose(tunnel: http2.ClientHttp2Stream, conn: AgentConnection) {
-    if (tunnel !== this.tunnel || this.finished) return;
-    this.tunnel = undefined;
-    this.conn = undefined;
-    const { lost, clean } = howClosed(tunnel, conn);
-    if (!this.responded) {
-      if (this.retry && (lost || clean)) {
-        // Nothing was answered yet and nothing is lost by asking another connection of the agent.
-        this.exclude = conn;
-        const opened = this.open();
-        this.exclude = undefined;
-        if (opened) this.tunnel!.write(this.retry);
-        return;
-      }
-      conn.stats.errors++;
-      this.fail({
-        status: 502,
-        code: 'UNAVAILABLE',
-        message: lost
-          ? `lost the connection to agent "${this.target?.agent}"`
-          : `agent "${this.target?.agent}" ended the request without a response`,
-      });
+  /** Lets go of the tunnel stream: kept for the next request if its service connection may serve again, else closed. */
+  private release(reuse: boolean) {
+    const p = this.pipe;
+    if (!p) return;
+    this.pipe = undefined;
+    if (reuse) this.pipes.put(p);
+    else closeTunnel(p.stream);
+  }
+
+  /** The agent ended its side of the stream. */
+  onAgentEnd(pipe: Pipe) {
+    if (pipe !== this.pipe || this.finished) return;
+    if (this.responded && this.resBody?.kind === 'close') this.finish();
+    else if (!this.responded) this.noAnswer(pipe, false);
+    else this.cut();
+  }
+
+  /** The tunnel stream closed under the request. */
+  onAgentClose(pipe: Pipe) {
+    if (pipe !== this.pipe || this.finished) return;
+    this.pipe = undefined;
+    const { lost } = howClosed(pipe.stream, pipe.conn);
+    if (!this.responded) this.noAnswer(pipe, lost);
+    else this.cut();
+  }
+
+  /** The stream ended before a response: ask again once if that loses nothing, else answer 502. */
+  private noAnswer(pipe: Pipe, lost: boolean) {
+    this.release(false);
+    const retry = this.retry;
+    this.retry = undefined;
+    if (retry) {
+      // A stream kept from an earlier request may find its service connection just closed;
+      // a lost agent connection is avoided.
+      this.exclude = lost ? pipe.conn : undefined;
+      const opened = this.open();
+      this.exclude = undefined;
+      if (opened) this.pipe!.stream.write(retry);
       return;
     }
-    // The agent went away in the middle of a response: the caller sees the stream reset.
+    pipe.conn.stats.errors++;
+    this.fail({
+      status: 502,
+      code: 'UNAVAILABLE',
+      message: lost
+        ? `lost the connection to agent "${this.target?.agent}"`
+        : `agent "${this.target?.agent}" ended the request without a response`,
+    });
+  }
+
+  /** The agent went away in the middle of a response: the caller sees the stream reset. */
+  private cut() {
     this.finished = true;
+    this.release(false);
     this.stream.close(NGHTTP2_INTERNAL_ERROR);
   }
 
   private onCallerClose() {
     this.finished = true;
-    if (this.tunnel) closeTunnel(this.tunnel);
+    this.release(false);
   }
 
   /** Answers with an error if nothing was answered yet, else resets the stream. */
   private fail(f: Failure) {
     if (this.finished) return;
     this.finished = true;
-    if (this.tunnel) closeTunnel(this.tunnel);
+    this.release(false);
     if (this.stream.destroyed) return;
     if (this.responded || this.stream.headersSent) {
       this.stream.close(NGHTTP2_INTERNAL_ERROR);

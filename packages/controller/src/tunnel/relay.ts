@@ -21,6 +21,7 @@ import {
   keepsConnection,
   maxBuffered,
   openTunnelStream,
+  pickAgent,
   type RelayDeps,
   reasons,
   requestHeadText,
@@ -241,12 +242,18 @@ export class CallerConnection {
   }
 
   private openStream(): boolean {
-    const opened = openTunnelStream(this.deps.agents, this.target!, this.exclude);
-    if ('status' in opened) {
-      this.fail(opened);
+    const conn = pickAgent(this.deps.agents, this.target!, this.exclude);
+    if ('status' in conn) {
+      this.fail(conn);
       return false;
     }
-    const { stream, conn } = opened;
+    const stream = openTunnelStream(conn, this.target!);
+    if ('status' in stream) {
+      this.fail(stream);
+      return false;
+    }
+    conn.stats.active++;
+    stream.once('close', () => conn.stats.active--);
     this.stream = stream;
     this.conn = conn;
     stream.on('data', (c: Buffer) => this.onAgentData(stream, c));
