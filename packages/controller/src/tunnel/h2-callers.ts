@@ -281,12 +281,8 @@ class CallerStream {
     this.stream.on('drain', () => this.pipe?.stream.resume());
     this.pipe!.stream.write(head);
     this.requestSent = noBody;
-    if (noBody) {
-      // Reading the (empty) request to its end lets Node close the stream normally; a server
-      // stream never read is closed with a RST_STREAM, flushed on its own (a write per request).
-      this.stream.resume();
-      return;
-    }
+    // (An empty request body is left unread: reading it costs Node an error object per stream.)
+    if (noBody) return;
     this.stream.on('data', (c: Buffer) => this.onCallerData(c));
     this.stream.once('end', () => {
       if (this.chunked) this.toAgent(frame(frameBody, lastChunk));
