@@ -39,6 +39,9 @@ import {
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
 
+/** A chunk this large is written on its own. */
+const bulkChunk = 16 * 1024;
+
 function uncork(c: CallerConnection) {
   c.uncork();
 }
@@ -287,9 +290,10 @@ export class CallerConnection {
     this.responseStarted = true;
     this.retry = undefined;
     if (!this.resRaw) this.track(chunk);
-    // Chunks that arrive in the same tick go out in one TLS write; the next tick flushes them.
-    // A response that ends in this chunk (the common small one) is written at once.
-    if (!this.corked && !this.idle()) {
+    // Small chunks that arrive in the same tick go out in one TLS write; the next tick flushes
+    // them. A response that ends in this chunk (the common small one) is written at once, and so
+    // is a full-size chunk of a bulk transfer (Node copies corked writes into one new buffer).
+    if (!this.corked && !this.idle() && chunk.length < bulkChunk) {
       this.corked = true;
       this.sock.cork();
       process.nextTick(uncork, this);
