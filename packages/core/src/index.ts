@@ -2,6 +2,7 @@ export * from './cidr.js';
 export * from './concurrency.js';
 export * from './connectivity-plan.js';
 export * from './errors.js';
+export * from './idle-pool.js';
 export * from './ipam.js';
 export * from './keepalive.js';
 export * from './permit-list.js';

@@ -10,6 +10,7 @@
 // connection (opening a stream costs more than the request itself).
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { IdlePool } from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
@@ -89,14 +90,9 @@ export function http2Callers(deps: RelayDeps) {
   };
 }
 
-/** How long a tunnel stream may wait for its next request (below the usual keep-alive timeouts of services). */
-const pipeIdleMs = 4_000;
-const maxIdlePipes = 256;
-
 /** A tunnel stream and its agent connection; `owner` is the request using it, none while it waits. */
 class Pipe {
   owner?: CallerStream;
-  idleSince = 0;
 
   constructor(
     readonly conn: AgentConnection,
@@ -112,7 +108,7 @@ class Pipe {
       if (this.owner) {
         conn.stats.active--;
         this.owner.onAgentClose(this);
-      } else pool.remove(this);
+      } else pool.drop(this);
     });
     stream.on('drain', () => this.owner?.onTunnelDrain());
   }
@@ -123,22 +119,23 @@ class Pipe {
   }
 }
 
+/** Tunnel streams between requests, by agent connection and service. */
 class PipePool {
-  private readonly idle = new Map<string, Pipe[]>();
-  private sweeper?: NodeJS.Timeout;
+  private readonly idle = new IdlePool<Pipe>({
+    // Below the usual keep-alive timeouts of services (Node's is 5 s).
+    idleMs: 4_000,
+    maxPerKey: 256,
+    usable: (p) => p.usable,
+    discard: (p) => closeTunnel(p.stream),
+  });
 
   /** A waiting stream to `t` on `conn`, or a new one. */
   take(conn: AgentConnection, t: ServiceTarget): Pipe | Failure {
     const key = `${conn.id}\n${t.key}`;
-    const list = this.idle.get(key);
-    while (list?.length) {
-      const p = list.pop()!;
-      if (list.length === 0) this.idle.delete(key);
-      if (p.usable && Date.now() - p.idleSince < pipeIdleMs) {
-        conn.stats.active++;
-        return p;
-      }
-      closeTunnel(p.stream);
+    const waiting = this.idle.take(key);
+    if (waiting) {
+      conn.stats.active++;
+      return waiting;
     }
     const stream = openTunnelStream(conn, t);
     return 'status' in stream ? stream : new Pipe(conn, stream, key, this);
@@ -148,45 +145,13 @@ class PipePool {
   put(p: Pipe) {
     p.owner = undefined;
     p.conn.stats.active--;
-    const list = this.idle.get(p.key) ?? [];
-    if (!p.usable || list.length >= maxIdlePipes) {
-      closeTunnel(p.stream, true);
-      return;
-    }
-    p.idleSince = Date.now();
-    p.stream.resume();
-    list.push(p);
-    this.idle.set(p.key, list);
-    if (!this.sweeper) {
-      this.sweeper = setInterval(() => this.sweep(), pipeIdleMs);
-      this.sweeper.unref();
-    }
-  }
-
-  remove(p: Pipe) {
-    const list = this.idle.get(p.key);
-    const i = list?.indexOf(p) ?? -1;
-    if (i >= 0) list!.splice(i, 1);
-    if (list?.length === 0) this.idle.delete(p.key);
+    if (!this.idle.put(p.key, p)) closeTunnel(p.stream, true);
+    else p.stream.resume();
   }
 
   drop(p: Pipe) {
-    this.remove(p);
+    this.idle.remove(p.key, p);
     closeTunnel(p.stream);
-  }
-
-  private sweep() {
-    const now = Date.now();
-    for (const list of [...this.idle.values()])
-      for (const p of [...list])
-        if (now - p.idleSince >= pipeIdleMs) {
-          this.remove(p);
-          closeTunnel(p.stream, true);
-        }
-    if (this.idle.size === 0) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
   }
 }
 
