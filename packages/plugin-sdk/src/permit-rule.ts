@@ -3,6 +3,19 @@
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { Direction, type PermitListRule } from '@skyway/proto/plugin';
 
+/** A rule's fields as a plain record of its own (nothing shared with `r`), for keeping or copying. */
+export function permitListRuleFields(r: PermitListRule) {
+  return {
+    name: r.name,
+    targets: [...r.targets],
+    direction: r.direction,
+    srcPort: r.srcPort,
+    dstPort: r.dstPort,
+    protocol: r.protocol,
+    tags: [...r.tags],
+  };
+}
+
 /** Throws INVALID_ARGUMENT naming the field (`<field>.dst_port`, `<field>.targets[2]`, ...). */
 export function checkPermitListRule(r: PermitListRule, field: string): void {
   if (!r.name) throw invalidArgument(`${field}.name is required`, `${field}.name`);

@@ -1,7 +1,7 @@
 // Permit-list rules (proto) <-> nftables filter rules (dataplane).
 import { create } from '@bufbuild/protobuf';
 import { encodeComment, type FilterRule, normalizeTargets, type ReadRule } from '@skyway/dataplane';
-import { checkPermitListRule } from '@skyway/plugin-sdk';
+import { checkPermitListRule, permitListRuleFields } from '@skyway/plugin-sdk';
 import { Direction, type PermitListRule, PermitListRuleSchema } from '@skyway/proto/plugin';
 import { invalid } from './errors.js';
 import type { StoredRule } from './state.js';
@@ -22,15 +22,7 @@ export function checkRule(r: PermitListRule, field: string): StoredRule {
   } catch (e) {
     throw invalid(`${field}: ${(e as Error).message}`, `${field}.name`);
   }
-  return {
-    name: r.name,
-    targets: [...r.targets],
-    direction: r.direction,
-    srcPort: r.srcPort,
-    dstPort: r.dstPort,
-    protocol: r.protocol,
-    tags: [...r.tags],
-  };
+  return permitListRuleFields(r);
 }
 
 export const toFilterRule = (r: StoredRule): FilterRule => ({

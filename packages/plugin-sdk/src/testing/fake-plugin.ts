@@ -15,7 +15,7 @@ import {
 import { type ParagliderDeployment, type PermitListRule, PermitListRuleSchema } from '@skyway/proto/plugin';
 import type { CloudPluginImpl, ControllerClient } from '../contract.js';
 import { parseResourceDescription } from '../networking.js';
-import { checkPermitListRule } from '../permit-rule.js';
+import { checkPermitListRule, permitListRuleFields } from '../permit-rule.js';
 
 export interface FakePluginOptions {
   /** The cloud this instance plays, e.g. "cloud-a". Decides its fixed address space and gateway IP. */
@@ -117,16 +117,7 @@ function checkIp(s: string, field: string): void {
   parseIp(s, field);
 }
 
-const copyRule = (r: PermitListRule): PermitListRule =>
-  create(PermitListRuleSchema, {
-    name: r.name,
-    targets: [...r.targets],
-    direction: r.direction,
-    srcPort: r.srcPort,
-    dstPort: r.dstPort,
-    protocol: r.protocol,
-    tags: [...r.tags],
-  });
+const copyRule = (r: PermitListRule): PermitListRule => create(PermitListRuleSchema, permitListRuleFields(r));
 
 /** Creates an in-memory CloudPlugin playing `cloud`. For tests only. */
 export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
