@@ -8,20 +8,21 @@
 // cancellation is CLOSE (or a reset).
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import {
+  frameBody,
+  frameClose,
+  frameEnd,
+  frameHead,
+  frameHeaderBytes,
+  relayMaxBuffered as maxBuffered,
+} from '@skyway/core';
 import type { Logger } from 'pino';
 import { writeCopy } from './blocks.js';
 import type { OriginLink, OriginUser } from './origin-pool.js';
 import type { ForwardContext, Service, Target } from './services.js';
 import type { Stats } from './stats.js';
 
-export const frameHead = 1;
-export const frameBody = 2;
-export const frameEnd = 3;
-/** The request is over (done or abandoned): close the service connection and end the stream. */
-export const frameClose = 4;
 const maxSignedBody = 16 * 1024 * 1024;
-/** Bytes held for the other side before reading stops (back-pressure), per connection. */
-const maxBuffered = 1024 * 1024;
 
 export function rawResponse(status: number, reason: string, code: string, message: string): Buffer {
   const body = JSON.stringify({ error: { code, message } });
@@ -203,18 +204,17 @@ export function relay(
   };
 
   stream.on('data', (chunk: Buffer) => {
-    let b = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const b = carry ? Buffer.concat([carry, chunk]) : chunk;
     carry = undefined;
     let off = 0;
-    while (b.length - off >= 5) {
+    while (b.length - off >= frameHeaderBytes) {
       const len = b.readUInt32BE(off + 1);
-      if (b.length - off - 5 < len) break;
-      onFrame(b[off]!, b.subarray(off + 5, off + 5 + len));
-      off += 5 + len;
+      if (b.length - off - frameHeaderBytes < len) break;
+      onFrame(b[off]!, b.subarray(off + frameHeaderBytes, off + frameHeaderBytes + len));
+      off += frameHeaderBytes + len;
       if (closed) return;
     }
     if (off < b.length) carry = b.subarray(off);
-    b = chunk;
   });
   stream.on('end', () => origin?.end());
   stream.once('close', () => {

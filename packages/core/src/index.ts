@@ -6,4 +6,5 @@ export * from './idle-pool.js';
 export * from './ipam.js';
 export * from './keepalive.js';
 export * from './permit-list.js';
+export * from './relay-frames.js';
 export * from './tags.js';

@@ -1,34 +1,23 @@
 // What every caller on the service port shares, whichever HTTP version it
-// speaks: the tunnel frame format, the request head the agent receives (the
-// caller's credentials removed, X-Forwarded-* added), opening a tunnel stream
-// to a live connection of the target agent, and the error answers.
+// speaks: writing relay frames (their format is in @skyway/core), the request
+// head the agent receives (the caller's credentials removed, X-Forwarded-*
+// added), opening a tunnel stream to a live connection of the target agent,
+// ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
-import { isSkywayError } from '@skyway/core';
+import {
+  frameClose,
+  frameEnd,
+  frameHead,
+  frameHeaderBytes as frameHeader,
+  isSkywayError,
+} from '@skyway/core';
 import type { Logger } from 'pino';
 import { statusOfKind } from '../http/errors.js';
 import type { AgentConnection, AgentRegistry } from './registry.js';
 import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
 
-export const frameHead = 1;
-export const frameBody = 2;
-export const frameEnd = 3;
-/**
- * The stream is over (done or abandoned): the agent ends its side and closes
- * the service connection, or, if the one-byte payload is 1 (the last response
- * was complete and left it open), keeps it for the next stream.
- */
-export const frameClose = 4;
-const frameHeader = 5;
 /** Payloads up to this size are copied into their frame (one write); larger ones follow it. */
 const copyLimit = 16384;
-
-/**
- * Bytes a side may hold for the other before it stops reading (back-pressure). Large enough
- * that on a bulk transfer every process in the chain keeps working while the next one
- * catches up (at 256 KiB a 1 GiB download left a quarter of the CPU idle, waiting);
- * still bounded per request.
- */
-export const maxBuffered = 1024 * 1024;
 
 /** Methods that may be sent again to another agent when the first one vanished before answering. */
 export const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -10,20 +10,17 @@
 // connection (opening a stream costs more than the request itself).
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { IdlePool } from '@skyway/core';
+import { frameBody, frameEnd, IdlePool, relayMaxBuffered as maxBuffered } from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
   errorBody,
   type Failure,
   frame,
-  frameBody,
-  frameEnd,
   headFrame,
   howClosed,
   idempotent,
   keepsConnection,
-  maxBuffered,
   openTunnelStream,
   pickAgent,
   type RelayDeps,

@@ -7,19 +7,17 @@
 // a lost agent can be answered with a 502 or the request retried elsewhere.
 import type { ClientHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { frameBody, frameEnd, relayMaxBuffered as maxBuffered } from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
   errorBody,
   type Failure,
   frame,
-  frameBody,
-  frameEnd,
   headFrame,
   howClosed,
   idempotent,
   keepsConnection,
-  maxBuffered,
   openTunnelStream,
   pickAgent,
   type RelayDeps,
@@ -99,7 +97,7 @@ export class CallerConnection {
   /** The last response left the service connection open for another request. */
   private keepAlive = false;
   /** The in-flight request, kept while it may be re-sent to another agent. */
-  private retry?: { frames: Buffer[]; method: string };
+  private retry?: { head: Buffer; method: string };
   private corked = false;
   /** The sweep round of the last traffic. */
   private seen = round;
@@ -231,14 +229,16 @@ export class CallerConnection {
       target,
     );
     // One write (one DATA frame) for a request without a body: HEAD and END together.
-    const frames = [headFrame(text, body.done && !upgrade)];
+    const headBytes = headFrame(text, body.done && !upgrade);
     if (this.pending.length === 0) this.responseStarted = false;
     this.pending.push(head.method!);
     this.retry =
-      body.done && !upgrade && idempotent.has(head.method!) ? { frames, method: head.method! } : undefined;
+      body.done && !upgrade && idempotent.has(head.method!)
+        ? { head: headBytes, method: head.method! }
+        : undefined;
     if (!this.stream && !this.openStream()) return false;
     this.conn!.stats.requests++;
-    for (const f of frames) this.write(f);
+    this.write(headBytes);
     if (upgrade) this.raw = true;
     else if (!body.done) this.reqBody = body;
     return true;
@@ -373,7 +373,7 @@ export class CallerConnection {
         this.responseStarted = false;
         const opened = this.openStream();
         this.exclude = undefined;
-        if (opened) for (const f of retry.frames) this.write(f);
+        if (opened) this.write(retry.head);
         return;
       }
       conn.stats.errors++;
