@@ -132,45 +132,45 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   enrollServer.headersTimeout = 15_000;
   enrollServer.requestTimeout = 30_000;
   const tunnelSockets = new Set<tls.TLSSocket>();
-  const tunnelServer = tls.createServer(
-    {
-      cert: serverCert.certPem,
-      key: serverCert.keyPem,
-      ca: ca.certPem,
-      requestCert: true,
-      rejectUnauthorized: false,
-      ALPNProtocols: [tunnelAlpn, 'http/1.1'],
-      ...tlsTuning,
-    },
-    (sock) => {
-      tunnelSockets.add(sock);
-      sock.once('close', () => tunnelSockets.delete(sock));
-      sock.on('error', (e) => log.debug({ err: e.message }, 'tunnel socket error'));
-      if (sock.alpnProtocol !== tunnelAlpn) {
-        enrollServer.emit('connection', sock);
-        return;
-      }
-      const cert = sock.getPeerCertificate();
-      const id = identityFromAltNames(cert?.subjectaltname);
-      const refuse = (why: string) => {
-        log.warn({ remote: sock.remoteAddress, why }, 'tunnel refused');
-        sock.destroy();
-      };
-      if (!sock.authorized)
-        return refuse(`certificate rejected (${sock.authorizationError ?? 'none presented'})`);
-      if (id?.kind !== 'agent') return refuse('not an agent certificate');
-      if (registry.isRevokedSync(cert.serialNumber)) return refuse('agent certificate revoked');
-      if (external) {
-        external.isRevoked(cert.serialNumber).then(
-          (revoked) =>
-            revoked ? refuse('agent certificate revoked') : admit(sock, id.agent, cert.serialNumber),
-          () => refuse('revocation check failed'),
-        );
-        return;
-      }
-      admit(sock, id.agent, cert.serialNumber);
-    },
-  );
+  // Both ports: our server certificate; a client certificate from our CA is asked for, not
+  // required (enrollment and token callers have none); whether it is valid is checked per use.
+  const serverTls = (ALPNProtocols: string[]): tls.TlsOptions => ({
+    cert: serverCert.certPem,
+    key: serverCert.keyPem,
+    ca: ca.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    ALPNProtocols,
+    ...tlsTuning,
+  });
+  const tunnelServer = tls.createServer(serverTls([tunnelAlpn, 'http/1.1']), (sock) => {
+    tunnelSockets.add(sock);
+    sock.once('close', () => tunnelSockets.delete(sock));
+    sock.on('error', (e) => log.debug({ err: e.message }, 'tunnel socket error'));
+    if (sock.alpnProtocol !== tunnelAlpn) {
+      enrollServer.emit('connection', sock);
+      return;
+    }
+    const cert = sock.getPeerCertificate();
+    const id = identityFromAltNames(cert?.subjectaltname);
+    const refuse = (why: string) => {
+      log.warn({ remote: sock.remoteAddress, why }, 'tunnel refused');
+      sock.destroy();
+    };
+    if (!sock.authorized)
+      return refuse(`certificate rejected (${sock.authorizationError ?? 'none presented'})`);
+    if (id?.kind !== 'agent') return refuse('not an agent certificate');
+    if (registry.isRevokedSync(cert.serialNumber)) return refuse('agent certificate revoked');
+    if (external) {
+      external.isRevoked(cert.serialNumber).then(
+        (revoked) =>
+          revoked ? refuse('agent certificate revoked') : admit(sock, id.agent, cert.serialNumber),
+        () => refuse('revocation check failed'),
+      );
+      return;
+    }
+    admit(sock, id.agent, cert.serialNumber);
+  });
   const admit = (sock: tls.TLSSocket, agent: string, serial: string) => {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, keepaliveMs);
@@ -199,23 +199,12 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   const relayDeps = { auth, agents, log };
   const h2Callers = http2Callers(relayDeps);
   const callers = new Set<tls.TLSSocket>();
-  const serviceServer = tls.createServer(
-    {
-      cert: serverCert.certPem,
-      key: serverCert.keyPem,
-      ca: ca.certPem,
-      requestCert: true,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2', 'http/1.1'],
-      ...tlsTuning,
-    },
-    (sock) => {
-      callers.add(sock);
-      sock.once('close', () => callers.delete(sock));
-      if (sock.alpnProtocol === 'h2') h2Callers.accept(sock);
-      else new CallerConnection(sock, relayDeps);
-    },
-  );
+  const serviceServer = tls.createServer(serverTls(['h2', 'http/1.1']), (sock) => {
+    callers.add(sock);
+    sock.once('close', () => callers.delete(sock));
+    if (sock.alpnProtocol === 'h2') h2Callers.accept(sock);
+    else new CallerConnection(sock, relayDeps);
+  });
   serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));
 
   const tunnelPort = await listen(tunnelServer, opts.tunnelPort, host);
