@@ -40,7 +40,12 @@ const watches = Number(process.env.SKYWAY_BENCH_WATCHES ?? '1000');
 const only = process.env.SKYWAY_BENCH_ONLY?.split(',');
 /** Write CPU profiles of the Skyway processes to this directory. */
 const profDir = process.env.SKYWAY_BENCH_PROF;
-const profArgs = [
+/** The V8 flags every skyway process runs with (as bin/skyway starts them). */
+const nodeFlags = readFileSync(join(repoRoot, 'packages/cli/bin/node-flags'), 'utf8')
+  .split('\n')
+  .filter((l) => l && !l.startsWith('#'));
+const nodeArgs = [
+  ...nodeFlags,
   ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
   ...(process.env.SKYWAY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
 ];
@@ -296,7 +301,7 @@ interface Skyway {
 /** A fresh controller (tunnel + control API) and agent on loopback, enrolled and serving both origins. */
 async function startSkyway(name: string, originPort: number, watchPort: number): Promise<Skyway> {
   const controller = await launch(
-    ['node', ...profArgs, '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-controller.ts')],
+    ['node', ...nodeArgs, '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-controller.ts')],
     {
       waitJson: true,
       log: `controller-${name}`,
@@ -333,7 +338,7 @@ async function startSkyway(name: string, originPort: number, watchPort: number):
   const agent = await launch(
     [
       'node',
-      ...profArgs,
+      ...nodeArgs,
       '--import',
       tsxLoader,
       join(repoRoot, 'packages/cli/src/main.ts'),
@@ -597,7 +602,7 @@ GatewayPorts no
   if (watches > 0 && (!only || only.includes('tls'))) {
     process.stderr.write('bench: node tls floor ...\n');
     const floor = await launch(
-      ['node', '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-tls.ts')],
+      ['node', ...nodeFlags, '--import', tsxLoader, join(repoRoot, 'test/e2e/tunnel-fixture-tls.ts')],
       { waitJson: true, log: 'tls-floor' },
     );
     const f = floor.ready as { url: string; ca: string };
