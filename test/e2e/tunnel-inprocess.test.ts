@@ -2,6 +2,7 @@
 // check of forwarding, auth and enrollment. The real-process, namespace test
 // is tunnel-netns.test.ts.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -70,8 +71,15 @@ before(async () => {
     }
   });
   origin.on('upgrade', (req, socket) => {
+    seen.push(req.headers);
+    // A WebSocket handshake is answered with the accept key of RFC 6455 (a wrong one on /ws-bad-accept).
+    const key = req.headers['sec-websocket-key'];
+    const accept =
+      key && req.url !== '/ws-bad-accept'
+        ? createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
+        : 'wrong';
     socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`,
+      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${req.headers.upgrade}\r\n${key ? `sec-websocket-accept: ${accept}\r\nsec-websocket-protocol: chat\r\n` : ''}\r\n`,
     );
     socket.pipe(socket);
   });
@@ -349,6 +357,66 @@ test('HTTP/2 callers: one connection, a stream per request, each authenticated a
     assert.equal(gone.headers['retry-after'], '1');
     // The connection still serves requests after those answers.
     assert.equal((await call2(session, '/again', { headers: auth })).status, 200);
+  } finally {
+    session.close();
+  }
+});
+
+test('HTTP/2 callers: a WebSocket by extended CONNECT (RFC 8441) reaches the service as an HTTP/1.1 upgrade', async () => {
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    await once(session, 'remoteSettings');
+    assert.equal(session.remoteSettings.enableConnectProtocol, true);
+    const open = (
+      path: string,
+      headers: http2.OutgoingHttpHeaders = { authorization: `Bearer ${token}` },
+    ) => {
+      const s = session.request({
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':scheme': 'https',
+        ':path': path,
+        'sec-websocket-version': '13',
+        'sec-websocket-protocol': 'chat',
+        ...headers,
+      });
+      s.on('error', () => {});
+      return s;
+    };
+    const ws = open('/ws');
+    const [res] = (await once(ws, 'response')) as [http2.IncomingHttpHeaders];
+    assert.equal(res[':status'], 200);
+    assert.equal(res['sec-websocket-protocol'], 'chat');
+    assert.equal(res['sec-websocket-accept'], undefined);
+    const up = seen.at(-1)!;
+    assert.equal(up.upgrade, 'websocket');
+    assert.equal(up['sec-websocket-version'], '13');
+    assert.ok(up['sec-websocket-key'], 'the agent-side request carries a key of the controller');
+    assert.ok(!JSON.stringify(up).includes(token));
+    // Bytes pass both ways, message after message.
+    for (const m of ['ping-1', 'ping-2']) {
+      ws.write(m);
+      const [d] = await once(ws, 'data');
+      assert.equal(d.toString(), m);
+    }
+    // The caller's end reaches the service (an echo: it ends too), and the service's end comes back.
+    ws.end();
+    await once(ws, 'end');
+    // A service that answers with a wrong accept key is not trusted with the caller's stream.
+    const bad = open('/ws-bad-accept');
+    const [badRes] = (await once(bad, 'response')) as [http2.IncomingHttpHeaders];
+    assert.equal(badRes[':status'], 502);
+    // Without credentials: 401 like any request.
+    const anon = open('/ws', {});
+    assert.equal(((await once(anon, 'response')) as [http2.IncomingHttpHeaders])[0][':status'], 401);
+    // A plain CONNECT (a TCP tunnel) is refused and says what is forwarded.
+    const plain = session.request({ ':method': 'CONNECT', ':authority': 'example.test:443' });
+    plain.on('error', () => {});
+    const [p] = (await once(plain, 'response')) as [http2.IncomingHttpHeaders];
+    assert.equal(p[':status'], 400);
+    let body = '';
+    for await (const c of plain) body += c;
+    assert.match(body, /only for WebSockets/);
   } finally {
     session.close();
   }

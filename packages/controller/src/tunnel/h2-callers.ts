@@ -8,6 +8,9 @@
 // response that leaves the service connection open, the tunnel stream waits
 // in a pool for the next request to the same service over the same agent
 // connection (opening a stream costs more than the request itself).
+// WebSockets come as RFC 8441 extended CONNECT (`:protocol websocket`) and go
+// to the service as an HTTP/1.1 upgrade; after it, bytes pass unchanged.
+import { createHash, randomBytes } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { frameBody, frameEnd, IdlePool, relayMaxBuffered as maxBuffered } from '@skyway/core';
@@ -45,6 +48,9 @@ const hopHeaders = new Set([
 /** A connection without streams for this long is closed. */
 const idleMs = 120_000;
 const lastChunk = Buffer.from('0\r\n\r\n');
+/** The Sec-WebSocket-Accept a service must answer to `key` (RFC 6455, 4.2.2). */
+const websocketAccept = (key: string) =>
+  createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 const crlf = Buffer.from('\r\n');
 
 interface CallerSession {
@@ -55,7 +61,7 @@ interface CallerSession {
 /** The HTTP/2 side of the service port: `accept` takes a caller's TLS socket that chose "h2". */
 export function http2Callers(deps: RelayDeps) {
   const server = http2.createServer({
-    settings: { maxConcurrentStreams: 4096, initialWindowSize: 256 * 1024 },
+    settings: { maxConcurrentStreams: 4096, initialWindowSize: 256 * 1024, enableConnectProtocol: true },
     maxSessionMemory: 64,
   });
   const sessions = new WeakMap<http2.Http2Session, CallerSession>();
@@ -154,6 +160,10 @@ class PipePool {
 
 class CallerStream {
   private readonly method: string;
+  /** An RFC 8441 WebSocket: relayed as an HTTP/1.1 upgrade with a key of our own. */
+  private readonly websocketKey?: string;
+  /** Upgraded: bytes pass unchanged both ways. */
+  private raw = false;
   private target?: ServiceTarget;
   private pipe?: Pipe;
   /** The request again, while it may still be sent to another agent. */
@@ -184,12 +194,15 @@ class CallerStream {
     stream.on('error', () => {});
     stream.once('close', () => this.onCallerClose());
     if (this.method === 'CONNECT') {
-      this.fail({
-        status: 400,
-        code: 'INVALID_ARGUMENT',
-        message: 'CONNECT is not forwarded; for WebSocket and other upgrades use HTTP/1.1',
-      });
-      return;
+      if (headers[':protocol'] !== 'websocket') {
+        this.fail({
+          status: 400,
+          code: 'INVALID_ARGUMENT',
+          message: 'CONNECT is forwarded only for WebSockets (:protocol websocket, RFC 8441)',
+        });
+        return;
+      }
+      this.websocketKey = randomBytes(16).toString('base64');
     }
     let target: ServiceTarget | Promise<ServiceTarget>;
     try {
@@ -220,17 +233,19 @@ class CallerStream {
     const authority = h[':authority'];
     if (authority && h.host === undefined) pairs.push(['host', authority]);
     for (const k in h) {
-      if (k[0] === ':' || hopHeaders.has(k)) continue;
+      if (k[0] === ':' || hopHeaders.has(k) || k === 'sec-websocket-key') continue;
       const v = h[k];
       if (Array.isArray(v)) for (const one of v) pairs.push([k, one]);
       else if (v !== undefined) pairs.push([k, v]);
     }
     const noBody = this.stream.endAfterHeaders;
+    const ws = this.websocketKey;
+    if (ws) pairs.push(['connection', 'Upgrade'], ['upgrade', 'websocket'], ['sec-websocket-key', ws]);
     // HTTP/2 needs no length; HTTP/1.1 does: a body without content-length goes chunked.
-    this.chunked = !noBody && h['content-length'] === undefined;
+    this.chunked = !ws && !noBody && h['content-length'] === undefined;
     if (this.chunked) pairs.push(['transfer-encoding', 'chunked']);
     const text = requestHeadText(
-      this.method,
+      ws ? 'GET' : this.method,
       h[':path'] ?? '/',
       'HTTP/1.1',
       pairs,
@@ -247,6 +262,8 @@ class CallerStream {
     if (noBody) return;
     this.stream.on('data', (c: Buffer) => this.onCallerData(c));
     this.stream.once('end', () => {
+      // A WebSocket caller's end is the service's end of input.
+      if (ws) return this.pipe?.stream.end();
       if (this.chunked) this.toAgent(frame(frameBody, lastChunk));
       this.toAgent(frame(frameEnd));
       this.requestSent = true;
@@ -292,6 +309,7 @@ class CallerStream {
   onAgentData(pipe: Pipe, chunk: Buffer) {
     if (pipe !== this.pipe || this.finished) return;
     this.retry = undefined;
+    if (this.raw) return this.toCaller(chunk);
     try {
       if (this.responded) this.body(chunk, 0);
       else this.head(chunk);
@@ -316,15 +334,32 @@ class CallerStream {
       const head = parseHead(b.toString('latin1', off, end - 4), false);
       off = end;
       const status = head.status!;
-      if (status === 101) throw new Error('upgrade without a request for one');
-      if (status < 200) continue;
-      const out: http2.OutgoingHttpHeaders = { ':status': status };
+      const upgraded = status === 101 && this.websocketKey !== undefined;
+      if (status === 101 && !upgraded) throw new Error('upgrade without a request for one');
+      if (status < 200 && !upgraded) continue;
+      if (upgraded && header(head, 'sec-websocket-accept') !== websocketAccept(this.websocketKey!)) {
+        this.fail({
+          status: 502,
+          code: 'UNAVAILABLE',
+          message: 'the service answered the WebSocket upgrade without a valid sec-websocket-accept',
+        });
+        return;
+      }
+      // RFC 8441: a WebSocket is accepted with a 200 and no accept key.
+      const out: http2.OutgoingHttpHeaders = { ':status': upgraded ? 200 : status };
       for (const [k, v] of head.headers) {
-        if (hopHeaders.has(k)) continue;
+        if (hopHeaders.has(k) || k === 'sec-websocket-accept') continue;
         const prev = out[k];
         if (prev === undefined) out[k] = k === 'set-cookie' ? [v] : v;
         else if (Array.isArray(prev)) prev.push(v);
         else out[k] = `${prev}, ${v}`;
+      }
+      if (upgraded) {
+        this.stream.respond(out);
+        this.responded = true;
+        this.raw = true;
+        if (off < b.length) this.toCaller(b.subarray(off));
+        return;
       }
       this.resBody = responseBody(head, this.method);
       this.keepAlive =
@@ -363,7 +398,7 @@ class CallerStream {
   /** The agent ended its side of the stream. */
   onAgentEnd(pipe: Pipe) {
     if (pipe !== this.pipe || this.finished) return;
-    if (this.responded && this.resBody?.kind === 'close') this.finish();
+    if (this.responded && (this.raw || this.resBody?.kind === 'close')) this.finish();
     else if (!this.responded) this.noAnswer(pipe, false);
     else this.cut();
   }
