@@ -48,10 +48,10 @@ const hopHeaders = new Set([
 /** A connection without streams for this long is closed. */
 const idleMs = 120_000;
 const lastChunk = Buffer.from('0\r\n\r\n');
+const crlf = Buffer.from('\r\n');
 /** The Sec-WebSocket-Accept a service must answer to `key` (RFC 6455, 4.2.2). */
 const websocketAccept = (key: string) =>
   createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-const crlf = Buffer.from('\r\n');
 
 interface CallerSession {
   sock: TLSSocket;
