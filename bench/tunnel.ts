@@ -8,8 +8,9 @@
 // others are plain HTTP. Skyway is measured twice, each time on fresh
 // processes: callers speaking HTTP/1.1 (wrk; a connection per request in
 // flight, like the other rows) and HTTP/2 (h2load; what kubectl and Go
-// clients negotiate, many streams per connection: 100 watches per connection). Everything runs on loopback, under
-// /tmp/skyway-bench-*, and is removed at the end.
+// clients negotiate, many streams per connection: 100 watches per connection),
+// with the V8 flags of packages/cli/bin/node-flags, as bin/skyway starts them.
+// Everything runs on loopback, under /tmp/skyway-bench-*, and is removed at the end.
 //
 // A last row gives the floor for idle watches: a bare Node TLS server with the
 // service port's TLS settings that holds each watch's socket and nothing else.
@@ -266,6 +267,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * trees with `watches` open minus before, measured on fresh processes (freed
  * memory is rarely returned to the system, so a warm-up round of the same size
  * would hide the cost). A few watches first take code paths through once.
+ * Both readings come 2 s after a burst of work, so both hold its garbage:
+ * waiting for RSS to settle is lopsided (V8's memory reducer then collects the
+ * start-up garbage of the baseline, but no collection follows 1,000 idle
+ * connections).
  */
 async function idleWatches(url: string, roots: number[], tlsOpts?: WatchTls) {
   const sum = () => roots.reduce((n, r) => n + treeRss(r), 0);
