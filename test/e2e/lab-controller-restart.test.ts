@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type RunningController, startController } from '@skyway/controller';
 import { isAlive, sleep, teardown } from '@skyway/dataplane';
-import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
+import { createLocalPlugin, LabNames, type LocalPlugin } from '@skyway/plugin-local';
 import { createFakeController, inProcess, inProcessController, type PluginClient } from '@skyway/plugin-sdk';
 import { Direction } from '@skyway/proto/plugin';
 import {
@@ -35,8 +35,8 @@ const one = `${id}-one`;
 const two = `${id}-two`;
 const internet = `sky.${id}.inet`;
 const stateDir = (cloud: string) => `/tmp/skyway-${cloud}`;
-const vmNs = (cloud: string, name: string) => `sky.${cloud}.v.default.r1.${name}`;
-const hubNs = (cloud: string) => `sky.${cloud}.h.default`;
+const vmNs = (cloud: string, name: string) => new LabNames(cloud).vm('default', 'r1', name);
+const hubNs = (cloud: string) => new LabNames(cloud).hub('default');
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 // The controller process: `skyway serve` with the lab plugin taking its state

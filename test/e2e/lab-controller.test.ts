@@ -3,6 +3,7 @@
 // CreateVpnGateway / CreateVpnConnections and traffic flows over the VPN.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { LabNames } from '@skyway/plugin-local';
 import {
   eventually,
   httpCommand,
@@ -57,7 +58,7 @@ describe('lab clouds under the controller', { skip, timeout: 240_000 }, () => {
     assert.equal(outbound.status, 200, JSON.stringify(outbound.json));
     const body = await eventually(
       'west cli reaches east web over the VPN',
-      () => httpGet(`sky.${west}.v.default.r1.cli`, `http://${web.json.ip}:8080/`, 2),
+      () => httpGet(new LabNames(west).vm('default', 'r1', 'cli'), `http://${web.json.ip}:8080/`, 2),
       40_000,
     );
     assert.equal(body, 'hello-from-east');

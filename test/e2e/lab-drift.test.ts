@@ -4,6 +4,7 @@
 // flows the rules allow pass again, and nothing else.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { LabNames } from '@skyway/plugin-local';
 import {
   eventually,
   httpCommand,
@@ -18,7 +19,7 @@ import {
 const skip = skipReason();
 const id = testId();
 const cloud = `${id}-east`;
-const vmNs = (name: string) => `sky.${cloud}.v.default.r1.${name}`;
+const vmNs = (name: string) => new LabNames(cloud).vm('default', 'r1', name);
 const base = `/namespaces/default/clouds/${cloud}/resources`;
 
 describe('drift on a lab cloud is found and repaired', { skip, timeout: 180_000 }, () => {

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { killPids, sleep, teardown } from '@skyway/dataplane';
-import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
+import { createLocalPlugin, LabNames, type LocalPlugin } from '@skyway/plugin-local';
 import { createFakeController, inProcess, inProcessController, type PluginClient } from '@skyway/plugin-sdk';
 import { Direction } from '@skyway/proto/plugin';
 import {
@@ -39,10 +39,11 @@ describe('two lab clouds with a VPN', { skip, timeout: 240_000 }, () => {
   const plugins: Record<string, LocalPlugin> = {};
   const clients: Record<string, PluginClient> = {};
   const vms: Record<string, { uri: string; ip: string }> = {};
-  const vmNs = (side: 'east' | 'west') => `sky.${clouds[side]}.v.default.r1.vm`;
-  const hubNs = (side: 'east' | 'west') => `sky.${clouds[side]}.h.default`;
+  const names = (side: 'east' | 'west') => new LabNames(clouds[side]);
+  const vmNs = (side: 'east' | 'west') => names(side).vm('default', 'r1', 'vm');
+  const hubNs = (side: 'east' | 'west') => names(side).hub('default');
   const tunnelNs = (side: 'east' | 'west') =>
-    `sky.${clouds[side]}.t.default.${clouds[side === 'east' ? 'west' : 'east']}`;
+    names(side).tunnel('default', clouds[side === 'east' ? 'west' : 'east']);
 
   before(async () => {
     for (const side of ['east', 'west'] as const) {
