@@ -128,6 +128,15 @@ export class BodyTracker {
   }
 }
 
+/** A body of content-length bytes when the head gives one, else one of kind `otherwise`. */
+function byLength(h: Head, otherwise: BodyKind): BodyTracker {
+  const cl = header(h, 'content-length');
+  if (cl === undefined) return new BodyTracker(otherwise);
+  const n = Number(cl);
+  if (!Number.isSafeInteger(n) || n < 0) throw new HttpParseError('bad content-length');
+  return new BodyTracker('length', n);
+}
+
 /** The body of a request, from its head (refusing the ambiguous framings smuggling relies on). */
 export function requestBody(h: Head): BodyTracker {
   const te = h.headers.filter(([k]) => k === 'transfer-encoding').map(([, v]) => v);
@@ -139,13 +148,7 @@ export function requestBody(h: Head): BodyTracker {
     return new BodyTracker('chunked');
   }
   if (cls.size > 1) throw new HttpParseError('conflicting content-length values');
-  const cl = header(h, 'content-length');
-  if (cl !== undefined) {
-    const n = Number(cl);
-    if (!Number.isSafeInteger(n) || n < 0) throw new HttpParseError('bad content-length');
-    return new BodyTracker('length', n);
-  }
-  return new BodyTracker('none');
+  return byLength(h, 'none');
 }
 
 /** The body of a response to a request with `method`. */
@@ -154,11 +157,5 @@ export function responseBody(h: Head, method: string | undefined): BodyTracker {
   if (method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200)) return new BodyTracker('none');
   const te = header(h, 'transfer-encoding');
   if (te && /chunked\s*$/i.test(te)) return new BodyTracker('chunked');
-  const cl = header(h, 'content-length');
-  if (cl !== undefined) {
-    const n = Number(cl);
-    if (!Number.isSafeInteger(n) || n < 0) throw new HttpParseError('bad content-length');
-    return new BodyTracker('length', n);
-  }
-  return new BodyTracker('close');
+  return byLength(h, 'close');
 }
