@@ -155,6 +155,18 @@ async function get(path: string, opts: Parameters<typeof call>[1] = {}) {
   return r;
 }
 const asKube = () => ({ cert: kubeCert.certificate, key: kubeCert.key });
+/** A watch (an event every 200 ms) as the kube service's client, once its first event is in. */
+async function openWatch(id: string) {
+  const req = https.get(svc(`/watch?every=200&id=${id}`), {
+    ca: ctl.ca,
+    servername: 'localhost',
+    ...asKube(),
+    agent: false,
+  });
+  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+  await once(res, 'data');
+  return { req, res };
+}
 
 let watchDone: Promise<{ events: Array<{ n: number; sentAt: number; gotAt: number }>; openMs: number }>;
 
@@ -328,14 +340,7 @@ test('an upstream failure is a 502 with the agent reason', async () => {
 });
 
 test('the origin sees the connection close when the caller disconnects', async () => {
-  const req = https.get(svc('/watch?every=200&id=gone1'), {
-    ca: ctl.ca,
-    servername: 'localhost',
-    ...asKube(),
-    agent: false,
-  });
-  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
-  await once(res, 'data');
+  const { req } = await openWatch('gone1');
   req.destroy();
   await waitFor(
     'origin close',
@@ -437,14 +442,7 @@ test('a chunked watch stays open 30 s with events arriving as they are written',
 
 test('killing the agent fails in-flight callers with 502 within 5 s; it serves again after reconnecting', async () => {
   const inflight = get('/slow?ms=60000&id=slow1', asKube());
-  const watch = https.get(svc('/watch?every=200&id=w2'), {
-    ca: ctl.ca,
-    servername: 'localhost',
-    ...asKube(),
-    agent: false,
-  });
-  const [res] = (await once(watch, 'response')) as [import('node:http').IncomingMessage];
-  await once(res, 'data');
+  const { res } = await openWatch('w2');
   const watchEnded = new Promise<number>((resolve) => {
     res.on('error', () => resolve(Date.now()));
     res.on('aborted', () => resolve(Date.now()));
