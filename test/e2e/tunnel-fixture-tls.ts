@@ -3,45 +3,24 @@
 // a watch-like response head and first chunk, then stays quiet, holding the
 // socket and nothing else. bench/tunnel.ts measures its RSS per idle watch
 // the same way as Skyway's. Prints one JSON line when ready.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tls from 'node:tls';
+import { CertificateAuthority } from '../../packages/controller/src/ca/ca.js';
+import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../../packages/controller/src/ca/store.js';
 import { tlsTuning } from '../../packages/controller/src/tunnel/endpoint.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skyway-tls-floor-'));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ],
-  { stdio: 'ignore' },
-);
-const key = readFileSync(join(dir, 'key.pem'));
-const cert = readFileSync(join(dir, 'cert.pem'));
-rmSync(dir, { recursive: true, force: true });
+// A server certificate from a CA of our own, as the service port has.
+const ca = await CertificateAuthority.open({
+  store: new MemoryCaKeyStore(),
+  registry: new MemoryCredentialRegistry(),
+});
+const serverCert = await ca.issueServer({ names: ['localhost', '127.0.0.1'] });
 const held = new Set<tls.TLSSocket>();
 const head = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n';
 const server = tls.createServer(
   {
-    key,
-    cert,
-    ca: cert,
+    key: serverCert.keyPem,
+    cert: serverCert.certPem,
+    ca: ca.certPem,
     requestCert: true,
     rejectUnauthorized: false,
     ALPNProtocols: ['http/1.1'],
@@ -57,7 +36,7 @@ const server = tls.createServer(
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   process.stdout.write(
-    `${JSON.stringify({ ready: true, pid: process.pid, url: `https://127.0.0.1:${port}`, ca: cert.toString() })}\n`,
+    `${JSON.stringify({ ready: true, pid: process.pid, url: `https://127.0.0.1:${port}`, ca: ca.certPem })}\n`,
   );
 });
 process.once('SIGTERM', () => process.exit(0));
