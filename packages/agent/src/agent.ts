@@ -178,13 +178,13 @@ export class Agent extends EventEmitter {
         }
         sock.setNoDelay(true);
         sock.setKeepAlive(true, this.keepaliveMs);
-        this.server.once('session', (s: http2.ServerHttp2Session) => this.onSession(s));
+        this.server.once('session', (s: http2.ServerHttp2Session) => this.onSession(s, sock));
         this.server.emit('connection', sock);
       });
     });
   }
 
-  private onSession(session: http2.ServerHttp2Session) {
+  private onSession(session: http2.ServerHttp2Session, sock: tls.TLSSocket) {
     this.session = session;
     this.connections++;
     session.setLocalWindowSize(16 << 20);
@@ -197,29 +197,34 @@ export class Agent extends EventEmitter {
     session.on('error', (e) => this.log.warn({ err: e.message }, 'tunnel session error'));
     session.once('close', () => {
       if (this.session === session) this.session = undefined;
-      this.socket?.destroy();
+      // This session's socket: by now this.socket may be the next connection's.
+      sock.destroy();
       this.emit('disconnected');
     });
   }
 
-  private scheduleRenewal() {
+  /** Renews two thirds into the certificate's life (or in `dueMs`); unref'd, so stop() lets the process exit. */
+  private scheduleRenewal(dueMs?: number) {
     clearTimeout(this.renewTimer);
     if (this.stopped || !this.identity) return;
-    const delay = Math.max(1_000, renewAt(this.identity) - Date.now());
-    this.renewTimer = setTimeout(
-      async () => {
-        try {
-          this.identity = await this.store.renew(this.identity!);
-          this.log.info({ notAfter: new Date(this.identity.notAfter).toISOString() }, 'certificate renewed');
-          this.emit('renewed', this.identity.notAfter);
-          this.scheduleRenewal();
-        } catch (e) {
-          this.log.warn({ err: (e as Error).message }, 'certificate renewal failed; retrying in 30s');
-          this.renewTimer = setTimeout(() => this.scheduleRenewal(), 30_000);
-        }
-      },
-      Math.min(delay, 2 ** 31 - 1),
-    );
+    const due = dueMs ?? Math.max(1_000, renewAt(this.identity) - Date.now());
+    // A timer holds at most 2^31-1 ms (24.8 days): a later date is reached in steps.
+    const step = Math.min(due, 2 ** 31 - 1);
+    this.renewTimer = setTimeout(() => (step < due ? this.scheduleRenewal() : this.renew()), step);
+    this.renewTimer.unref();
+  }
+
+  private async renew() {
+    try {
+      this.identity = await this.store.renew(this.identity!);
+      this.log.info({ notAfter: new Date(this.identity.notAfter).toISOString() }, 'certificate renewed');
+      this.emit('renewed', this.identity.notAfter);
+      this.scheduleRenewal();
+    } catch (e) {
+      if (this.stopped) return;
+      this.log.warn({ err: (e as Error).message }, 'certificate renewal failed; retrying in 30s');
+      this.scheduleRenewal(30_000);
+    }
   }
 
   get certificateNotAfter() {

@@ -66,9 +66,9 @@ export function controlRoutes(state: ControlState) {
           queue.push(e);
           wake?.();
         });
-        const aborted = new Promise<void>((r) =>
-          ctx.signal.addEventListener('abort', () => r(), { once: true }),
-        );
+        // Aborting wakes the loop too (racing a promise that never settles would grow its reactions per event).
+        const onAbort = () => wake?.();
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
         try {
           while (!ctx.signal.aborted) {
             while (queue.length) {
@@ -80,9 +80,11 @@ export function controlRoutes(state: ControlState) {
                 attributes: e.attributes ?? {},
               };
             }
-            await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);
+            if (ctx.signal.aborted) break;
+            await new Promise<void>((r) => (wake = r));
           }
         } finally {
+          ctx.signal.removeEventListener('abort', onAbort);
           off();
         }
       },

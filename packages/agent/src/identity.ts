@@ -3,7 +3,7 @@
 // trades a short-lived join token for a certificate; renewal uses the current
 // certificate (mTLS) before it expires.
 import 'reflect-metadata';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as https from 'node:https';
 import { join } from 'node:path';
@@ -37,7 +37,8 @@ export interface AgentIdentity {
   notAfter: number;
 }
 
-const files = { key: 'agent.key', cert: 'agent.crt', ca: 'ca.crt', state: 'agent.json' };
+/** Key (never sent anywhere), certificate, CA and controller address: mode 0600. */
+const identityFile = 'identity.json';
 
 export class EnrollmentError extends Error {
   constructor(
@@ -115,38 +116,51 @@ export class IdentityStore {
   constructor(readonly home: string) {}
 
   async load(): Promise<AgentIdentity | undefined> {
+    let saved: Omit<AgentIdentity, 'notBefore' | 'notAfter'>;
     try {
-      const [state, cert, key, ca] = await Promise.all([
-        readFile(join(this.home, files.state), 'utf8'),
-        readFile(join(this.home, files.cert), 'utf8'),
-        readFile(join(this.home, files.key), 'utf8'),
-        readFile(join(this.home, files.ca), 'utf8'),
-      ]);
-      const s = JSON.parse(state) as { agent: string; controller: string; serverName: string };
-      return { ...s, cert, key, ca, ...certTimes(cert) };
+      saved = JSON.parse(await readFile(join(this.home, identityFile), 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const legacy = await this.loadLegacy();
+      if (!legacy) return undefined;
+      saved = legacy;
+    }
+    return { ...saved, ...certTimes(saved.cert) };
+  }
+
+  /** Agents enrolled before identity.json kept key, certificate, CA and state in four files. */
+  private async loadLegacy() {
+    try {
+      const [state, cert, key, ca] = await Promise.all(
+        ['agent.json', 'agent.crt', 'agent.key', 'ca.crt'].map((f) => readFile(join(this.home, f), 'utf8')),
+      );
+      const s = JSON.parse(state!) as { agent: string; controller: string; serverName: string };
+      return { ...s, cert: cert!, key: key!, ca: ca! };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
   }
 
+  /**
+   * Key and certificate go to disk together, in one file replaced by one rename: an agent
+   * killed mid-renewal keeps the old pair or has the new one, never a key without its
+   * certificate. A certificate that is not for the key is refused before anything is written.
+   */
   private async save(id: Omit<AgentIdentity, 'notBefore' | 'notAfter'>): Promise<AgentIdentity> {
+    const times = certTimes(id.cert);
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (!spki(new X509Certificate(id.cert).publicKey).equals(spki(createPublicKey(id.key))))
+      throw new Error('the controller returned a certificate for another key');
     await mkdir(this.home, { recursive: true, mode: 0o700 });
-    const write = async (name: string, data: string, mode: number) => {
-      const tmp = join(this.home, `.${name}.tmp`);
-      await writeFile(tmp, data, { mode });
-      await chmod(tmp, mode);
-      await rename(tmp, join(this.home, name));
-    };
-    await write(files.key, id.key, 0o600);
-    await write(files.cert, id.cert, 0o644);
-    await write(files.ca, id.ca, 0o644);
-    await write(
-      files.state,
-      JSON.stringify({ agent: id.agent, controller: id.controller, serverName: id.serverName }, null, 2),
-      0o644,
-    );
-    return { ...id, ...certTimes(id.cert) };
+    const tmp = join(this.home, `.${identityFile}.tmp`);
+    const { agent, controller, serverName, ca, cert, key } = id;
+    await writeFile(tmp, JSON.stringify({ agent, controller, serverName, ca, cert, key }, null, 2), {
+      mode: 0o600,
+    });
+    await chmod(tmp, 0o600);
+    await rename(tmp, join(this.home, identityFile));
+    return { ...id, ...times };
   }
 
   /** Trades the bundle's join token for a certificate. */

@@ -31,9 +31,9 @@ export function rawResponse(status: number, reason: string, code: string, messag
   );
 }
 
-function parseRequestHead(text: string): ForwardContext {
+function parseRequestHead(text: string): ForwardContext & { version: string } {
   const lines = text.split('\r\n');
-  const [method, path] = lines[0]!.split(' ');
+  const [method, path, version] = lines[0]!.split(' ');
   const headers: Record<string, string | string[]> = {};
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -47,12 +47,14 @@ function parseRequestHead(text: string): ForwardContext {
   }
   const callerAuthorization = headers['skyway-caller-authorization'] as string | undefined;
   delete headers['skyway-caller-authorization'];
-  return { method: method!, path: path!, headers, callerAuthorization };
+  // The caller's version stays: a service answering HTTP/1.0 as 1.1 may send a chunked body it cannot read.
+  const v = version === 'HTTP/1.0' ? version : 'HTTP/1.1';
+  return { method: method!, path: path ?? '', version: v, headers, callerAuthorization };
 }
 
-function serializeHead(ctx: ForwardContext, target: Target): string {
+function serializeHead(ctx: ForwardContext & { version: string }, target: Target): string {
   ctx.headers.host = target.host;
-  let out = `${ctx.method} ${target.basePath}${ctx.path} HTTP/1.1\r\n`;
+  let out = `${ctx.method} ${target.basePath}${ctx.path} ${ctx.version}\r\n`;
   for (const k in ctx.headers) {
     const v = ctx.headers[k];
     if (v === undefined) continue;
@@ -84,14 +86,22 @@ export function relay(
   let link: OriginLink | undefined;
   let responseBytes = 0;
   let carry: Buffer | undefined;
-  let signing: { ctx: ForwardContext; chunks: Buffer[]; size: number } | undefined;
+  let signing: { ctx: ForwardContext & { version: string }; chunks: Buffer[]; size: number } | undefined;
   let closed = false;
+  /** An error was answered (with connection: close): nothing more on this stream goes to the service. */
+  let failed = false;
 
   const failRequest = (status: number, reason: string, code: string, message: string) => {
+    if (failed) return;
+    failed = true;
+    signing = undefined;
     counters.errors++;
-    if (responseBytes === 0 && !stream.destroyed) stream.end(rawResponse(status, reason, code, message));
+    if (responseBytes === 0 && !stream.destroyed && !stream.writableEnded)
+      stream.end(rawResponse(status, reason, code, message));
     else stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     origin?.destroy();
+    // Keep reading (and dropping) the stream, also if held back for the service, so that its end arrives.
+    stream.resume();
   };
 
   const user: OriginUser = {
@@ -115,6 +125,8 @@ export function relay(
     },
     close() {
       if (!stream.destroyed && !stream.writableEnded) stream.end();
+      // No 'drain' will come from a closed service connection to resume a stream held back for it.
+      stream.resume();
     },
   };
   stream.on('drain', () => origin?.resume());
@@ -137,28 +149,42 @@ export function relay(
     closed = true;
   };
 
-  const sendHead = (ctx: ForwardContext, body?: Buffer) => {
+  const sendHead = (ctx: ForwardContext & { version: string }, body?: Buffer) => {
     let target: Target;
+    let o: Socket;
     try {
       target = svc.authorize(ctx, body);
       if (body) {
         ctx.headers['content-length'] = body.length;
         delete ctx.headers['transfer-encoding'];
       }
+      // Opening can throw (tls.connect with an unusable client key): inside a 'data' handler that would end the agent.
+      o = origin ?? openOrigin(target);
     } catch (e) {
       log.warn({ service: key, err: (e as Error).message }, 'cannot forward');
       failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${(e as Error).message}`);
       return;
     }
-    const o = origin ?? openOrigin(target);
     o.write(serializeHead(ctx, target));
     if (body) o.write(body);
   };
 
   const onFrame = (type: number, payload: Buffer) => {
+    if (failed && type !== frameClose) return;
     if (type === frameHead) {
       counters.requests++;
       const ctx = parseRequestHead(payload.toString('latin1'));
+      // Only origin-form: an absolute-form target overrides the Host the service routes by (RFC 9112 3.2.2), and
+      // CONNECT would tunnel anywhere, both with the agent's credentials.
+      if (!ctx.path.startsWith('/')) {
+        failRequest(400, 'Bad Request', 'INVALID_ARGUMENT', 'the request target must be a path');
+        return;
+      }
+      // TRACE echoes the request, with the credentials the agent adds, back to the caller.
+      if (ctx.method === 'TRACE' || ctx.method === 'TRACK') {
+        failRequest(405, 'Method Not Allowed', 'INVALID_ARGUMENT', `${ctx.method} is not relayed`);
+        return;
+      }
       if (svc.needsBody && !ctx.headers.upgrade) {
         if (ctx.headers['transfer-encoding'] !== undefined) {
           failRequest(
@@ -190,7 +216,8 @@ export function relay(
       }
       if (!origin) return;
       origin.write(payload);
-      if (origin.writableLength > maxBuffered) {
+      // One drain listener per hold-back, not one per frame of the chunk being parsed.
+      if (origin.writableLength > maxBuffered && !stream.isPaused()) {
         stream.pause();
         origin.once('drain', () => stream.resume());
       }

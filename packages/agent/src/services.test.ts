@@ -104,6 +104,30 @@ test('aws re-signs with the agent credentials, region and service from the calle
   s.close();
 });
 
+test('aws: a caller signature cannot point the agent at another host', () => {
+  const s = new Service({
+    name: 'acct',
+    type: 'aws',
+    credentials: {
+      type: 'aws',
+      accessKeyId: 'AKIDAGENT',
+      secretAccessKey: 'agent-secret',
+      sessionToken: 'st',
+    },
+  });
+  for (const service of ['10.0.0.5:8443?', 'attacker.example#', 'x@attacker.example']) {
+    const c: ForwardContext = {
+      method: 'GET',
+      path: '/',
+      headers: {},
+      callerAuthorization: `AWS4-HMAC-SHA256 Credential=P/20240101/eu-west-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    };
+    assert.throws(() => s.authorize(c), /neither configured nor in the caller's signature/);
+    assert.equal(c.headers.authorization, undefined);
+  }
+  s.close();
+});
+
 test('rejects unknown types and bad names; renews two thirds into the certificate life', () => {
   assert.throws(() => new Service({ name: 'x', type: 'ftp', url: 'http://a' }), /type must be/);
   assert.throws(() => new Service({ name: 'Bad Name', type: 'x-a', url: 'http://a' }), /name/);

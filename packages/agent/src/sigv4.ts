@@ -54,7 +54,9 @@ function canonicalQuery(query: string): string {
 export function credentialScope(
   authorization: string | undefined,
 ): { region: string; service: string } | undefined {
-  const m = authorization && /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
+  // Names only: they become the host the agent connects to (a "#", "?" or ":" would point it anywhere).
+  const m =
+    authorization && /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(authorization);
   return m ? { region: m[1]!, service: m[2]! } : undefined;
 }
 

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import { test } from 'node:test';
+import { frameBody, frameClose, frameEnd, frameHead } from '@skyway/core';
+import pino from 'pino';
+import { relay } from './relay.js';
+import { Service, type ServiceConfig } from './services.js';
+import { Stats } from './stats.js';
+
+const frame = (type: number, payload: Buffer | string = Buffer.alloc(0)) => {
+  const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
+  const out = Buffer.alloc(5 + p.length);
+  out[0] = type;
+  out.writeUInt32BE(p.length, 1);
+  p.copy(out, 5);
+  return out;
+};
+
+/** An origin that records what it receives; `onConn` decides what to do with each connection. */
+async function origin(onConn: (s: net.Socket, received: () => string) => void = () => {}) {
+  const conns: Array<{ sock: net.Socket; data: Buffer[] }> = [];
+  const server = net.createServer((sock) => {
+    const c = { sock, data: [] as Buffer[] };
+    conns.push(c);
+    sock.on('error', () => {});
+    sock.on('data', (d) => c.data.push(d));
+    onConn(sock, () => Buffer.concat(c.data).toString('latin1'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    conns,
+    received: () => conns.map((c) => Buffer.concat(c.data).toString('latin1')).join(''),
+    close: () => {
+      for (const c of conns) c.sock.destroy();
+      server.close();
+    },
+  };
+}
+
+/** An HTTP/2 server relaying to `svc`, and a client session to it (the controller's role). */
+async function tunnel(cfg: ServiceConfig, setup?: (svc: Service) => void) {
+  const svc = new Service(cfg);
+  setup?.(svc);
+  const services = new Map([[svc.key, svc]]);
+  const stats = new Stats();
+  // As the agent's server (agent.ts).
+  const server = http2.createServer({
+    settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: 100_000, maxFrameSize: 1 << 16 },
+    maxSessionMemory: 256,
+  });
+  server.on('session', (s) => s.setLocalWindowSize(16 << 20));
+  server.on('stream', (stream, headers) =>
+    relay(stream, headers, services, stats, pino({ level: 'silent' })),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, {
+    maxSessionMemory: 256,
+  });
+  session.on('error', () => {});
+  const open = () => {
+    const stream = session.request(
+      {
+        ':method': 'POST',
+        ':path': '/relay',
+        'skyway-relay': '1',
+        'skyway-service-type': cfg.type,
+        'skyway-service-name': cfg.name,
+      },
+      { endStream: false },
+    );
+    stream.on('error', () => {});
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((r) => stream.once('close', r));
+    return { stream, closed, response: () => Buffer.concat(chunks).toString('latin1') };
+  };
+  return {
+    svc,
+    stats,
+    open,
+    close: () => {
+      session.destroy();
+      server.close();
+      svc.close();
+    },
+  };
+}
+
+const until = async (what: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('a service connection that cannot be opened is a 502, not a crash of the agent', {
+  timeout: 10_000,
+}, async () => {
+  const t = await tunnel({ name: 'web', type: 'x-web', url: 'http://127.0.0.1:1' }, (svc) => {
+    // As tls.connect does for an unreadable client key (e.g. an encrypted one in a kubeconfig).
+    svc.connect = () => {
+      throw new Error('error:1E08010C:DECODER routines::unsupported');
+    };
+  });
+  try {
+    const s = t.open();
+    s.stream.end(frame(frameHead, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+    await s.closed;
+    assert.match(s.response(), /^HTTP\/1\.1 502 /);
+  } finally {
+    t.close();
+  }
+});
+
+test('keeps the caller HTTP version (an HTTP/1.0 caller cannot read a chunked response)', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin();
+  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
+  try {
+    const s = t.open();
+    s.stream.write(frame(frameHead, 'GET /a HTTP/1.0\r\nx-one: 1\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    await until(() => o.received().includes('\r\n\r\n'));
+    assert.match(o.received(), /^GET \/a HTTP\/1\.0\r\n/);
+    s.stream.end(frame(frameClose, Buffer.from([0])));
+    await s.closed;
+  } finally {
+    t.close();
+    o.close();
+  }
+});
+
+test('refuses request targets that are not a path (absolute-form would override the Host the service sees)', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin();
+  const t = await tunnel({
+    name: 'web',
+    type: 'x-web',
+    url: o.url,
+    credentials: { type: 'bearer', token: 'agent-secret' },
+  });
+  try {
+    for (const line of ['GET http://other.internal/ HTTP/1.1', 'CONNECT db.internal:5432 HTTP/1.1']) {
+      const s = t.open();
+      s.stream.end(frame(frameHead, `${line}\r\nhost: x\r\n\r\n`));
+      await s.closed;
+      assert.match(s.response(), /^HTTP\/1\.1 400 /);
+    }
+    assert.equal(o.conns.length, 0);
+  } finally {
+    t.close();
+    o.close();
+  }
+});
+
+test('refuses TRACE: the service would echo the credentials the agent adds', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin();
+  const t = await tunnel({
+    name: 'web',
+    type: 'x-web',
+    url: o.url,
+    credentials: { type: 'bearer', token: 'agent-secret' },
+  });
+  try {
+    const s = t.open();
+    s.stream.end(frame(frameHead, 'TRACE / HTTP/1.1\r\nhost: x\r\n\r\n'));
+    await s.closed;
+    assert.match(s.response(), /^HTTP\/1\.1 405 /);
+    assert.ok(!s.response().includes('agent-secret'));
+    assert.equal(o.conns.length, 0);
+  } finally {
+    t.close();
+    o.close();
+  }
+});
+
+test('a signed body over the limit is answered 413 once, and nothing later on the stream is forwarded', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin();
+  const t = await tunnel({
+    name: 'acct',
+    type: 'aws',
+    url: o.url,
+    credentials: {
+      type: 'aws',
+      accessKeyId: 'AKID',
+      secretAccessKey: 'secret',
+      region: 'eu-west-1',
+      service: 'ec2',
+    },
+  });
+  try {
+    const s = t.open();
+    const size = 17 * 1024 * 1024;
+    s.stream.write(frame(frameHead, `POST / HTTP/1.1\r\ncontent-length: ${size}\r\n\r\n`));
+    const mib = Buffer.alloc(1024 * 1024, 'a');
+    for (let i = 0; i < 17; i++) s.stream.write(frame(frameBody, mib));
+    s.stream.write(frame(frameEnd));
+    s.stream.write(frame(frameHead, 'GET /?Action=DescribeVpcs HTTP/1.1\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    await until(() => s.response().includes('\r\n\r\n'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(s.response(), /^HTTP\/1\.1 413 /);
+    // Neither the truncated body nor the next request reached the service.
+    assert.equal(o.conns.length, 0);
+    s.stream.end(frame(frameClose, Buffer.from([0])));
+    await s.closed;
+    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    assert.equal(t.stats.for('aws/acct').errors, 1);
+  } finally {
+    t.close();
+    o.close();
+  }
+});
+
+test('a stream held back for a slow service is read again when the service goes away', {
+  timeout: 10_000,
+}, async () => {
+  // The service never reads, so the request body backs up and the relay stops reading its stream.
+  const o = await origin((sock) => sock.pause());
+  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
+  try {
+    const s = t.open();
+    s.stream.write(frame(frameHead, 'POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n'));
+    const mib = Buffer.alloc(1024 * 1024, 'a');
+    for (let i = 0; i < 64; i++) s.stream.write(frame(frameBody, mib));
+    await until(() => o.conns.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    o.conns[0]!.sock.destroy();
+    // The controller's CLOSE (and end of stream) must still be read, or only a reset ends the stream.
+    s.stream.end(frame(frameClose, Buffer.from([0])));
+    const timer = setTimeout(() => s.stream.close(http2.constants.NGHTTP2_CANCEL), 3_000);
+    await s.closed;
+    clearTimeout(timer);
+    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+  } finally {
+    t.close();
+    o.close();
+  }
+});
