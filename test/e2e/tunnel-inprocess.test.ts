@@ -11,6 +11,7 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import * as tls from 'node:tls';
 import { Agent } from '@skyway/agent';
 import pino from 'pino';
 import { TokenService } from '../../packages/controller/src/auth/tokens.js';
@@ -42,6 +43,9 @@ const ports: number[] = [];
 /** Resolved when the origin sees a /hold request's connection close. */
 let holdClosed: Promise<void> = new Promise(() => {});
 let onHoldClosed = () => {};
+let dropOnce = 0;
+/** Raw bytes a service received after refusing an upgrade. */
+let afterRefusedUpgrade = '';
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'skyway-tunnel-'));
@@ -55,6 +59,13 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first\n');
       res.on('close', () => onHoldClosed());
+    } else if (req.url === '/drop' || (req.url === '/drop-once' && dropOnce++ === 0)) {
+      // The service closes the connection without an answer (as on a keep-alive race).
+      req.socket.destroy();
+    } else if (req.url === '/truncated') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only ten b');
+      setTimeout(() => req.socket.destroy(), 50);
     } else if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       let n = 0;
@@ -72,6 +83,14 @@ before(async () => {
   });
   origin.on('upgrade', (req, socket) => {
     seen.push(req.headers);
+    if (req.url === '/upgrade-refused') {
+      // No upgrade: a plain answer, and the connection stays HTTP/1.1.
+      socket.write('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno');
+      socket.on('data', (d: Buffer) => {
+        afterRefusedUpgrade += d.toString('latin1');
+      });
+      return;
+    }
     // A WebSocket handshake is answered with the accept key of RFC 6455 (a wrong one on /ws-bad-accept).
     const key = req.headers['sec-websocket-key'];
     const accept =
@@ -282,6 +301,12 @@ test('enrollment: clock skew over 5 minutes is refused and says so; join tokens 
   assert.notEqual(renewed.cert, id.cert);
   assert.notEqual(renewed.key, id.key);
   assert.ok(renewed.notAfter >= id.notAfter);
+  // What a restarted agent reads back is the renewed pair, in one file only root can read.
+  const reloaded = await new IdentityStore(join(home, 'agent-skew')).load();
+  assert.equal(reloaded?.cert, renewed.cert);
+  assert.equal(reloaded?.key, renewed.key);
+  const { statSync } = await import('node:fs');
+  assert.equal(statSync(join(home, 'agent-skew', 'identity.json')).mode & 0o777, 0o600);
   // A revoked agent certificate can neither renew nor connect.
   const { X509Certificate } = await import('node:crypto');
   await registry.revoke(new X509Certificate(renewed.cert).serialNumber);
@@ -498,4 +523,81 @@ test('the agent keeps its service connection for the next caller after a complet
   } finally {
     s2.close();
   }
+});
+
+/** Writes `text` on a raw TLS connection to the service port and reads until the controller closes it. */
+async function rawExchange(text: string, waitMs = 5_000): Promise<{ text: string; closed: boolean }> {
+  const u = new URL(endpoint.urls.service);
+  const socket = tls.connect({ host: u.hostname, port: Number(u.port), ca: ca.certPem });
+  socket.on('error', () => {});
+  await once(socket, 'secureConnect');
+  let got = '';
+  socket.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  socket.write(text);
+  const closed = await Promise.race([
+    once(socket, 'close').then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), waitMs)),
+  ]);
+  socket.destroy();
+  return { text: got, closed };
+}
+
+test('HTTP/1.1 callers: a service that closes without answering gets a 502 (or one retry), never a hang', async () => {
+  // A GET is asked again once, on the same agent: the second try is answered.
+  dropOnce = 0;
+  const once1 = await rawExchange(
+    `GET /drop-once HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`,
+  );
+  assert.match(once1.text, /^HTTP\/1.1 200 [\s\S]*"path":"\/drop-once"/);
+  // Always dropped: one retry, then a 502.
+  const always = await rawExchange(`GET /drop HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
+  assert.ok(always.closed, 'the caller connection was left hanging');
+  assert.match(always.text, /^HTTP\/1.1 502 /);
+  // A POST is never sent again.
+  const post = await rawExchange(
+    `POST /drop HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-length: 2\r\n\r\nhi`,
+  );
+  assert.ok(post.closed, 'the caller connection was left hanging');
+  assert.match(post.text, /^HTTP\/1.1 502 /);
+  // Cut in the middle of a response: the caller's connection is cut too.
+  const cut = await rawExchange(
+    `GET /truncated HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`,
+  );
+  assert.ok(cut.closed, 'the caller connection was left hanging');
+  assert.match(cut.text, /^HTTP\/1.1 200 [\s\S]*only ten b$/);
+});
+
+test('HTTP/1.1 callers: pipelined requests are never answered with the response to another', async () => {
+  // The first request's service connection is dropped; the second must not be re-sent in its place.
+  const r = await rawExchange(
+    `GET /drop HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\nGET /second HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`,
+  );
+  assert.ok(r.closed, 'the caller connection was left hanging');
+  assert.match(r.text, /^HTTP\/1.1 502 /);
+  assert.ok(!r.text.includes('/second'), r.text);
+});
+
+test("HTTP/1.1 callers: after a refused upgrade, the caller's next request does not reach the service raw", async () => {
+  afterRefusedUpgrade = '';
+  const u = new URL(endpoint.urls.service);
+  const socket = tls.connect({ host: u.hostname, port: Number(u.port), ca: ca.certPem });
+  socket.on('error', () => {});
+  await once(socket, 'secureConnect');
+  let got = '';
+  socket.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  const closed = once(socket, 'close');
+  socket.write(
+    `GET /upgrade-refused HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: foo\r\nauthorization: Bearer ${token}\r\n\r\n`,
+  );
+  while (!got.endsWith('no')) await once(socket, 'data');
+  assert.match(got, /^HTTP\/1.1 403 /);
+  // The connection stays open for HTTP/1.1 as far as the caller knows: its next request carries its token.
+  socket.write(`GET /next HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]);
+  socket.destroy();
+  assert.ok(!afterRefusedUpgrade.includes(token), 'the caller token reached the service');
 });

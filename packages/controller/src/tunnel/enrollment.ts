@@ -60,6 +60,8 @@ export function checkClockSkew(agentTimeMs: unknown, now: number) {
 
 export function enrollmentHandler(opts: EnrollmentOptions) {
   const now = opts.now ?? Date.now;
+  /** Join tokens with an enrollment under way (revoked only once it succeeds). */
+  const enrolling = new Set<string>();
   const enroll = async (req: IncomingMessage) => {
     const body = await readJson(req);
     checkClockSkew(body.timeMs, now());
@@ -68,12 +70,19 @@ export function enrollmentHandler(opts: EnrollmentOptions) {
     const claims = await opts.tokens.verify(body.token);
     if (claims.scope.kind !== 'join')
       throw permissionDenied(`a ${claims.scope.kind} token cannot enroll an agent`);
-    if (opts.registry.isRevokedSync(claims.id))
+    // Single use even for concurrent attempts: the token is revoked only after signing (awaited).
+    if (opts.registry.isRevokedSync(claims.id) || enrolling.has(claims.id))
       throw unauthenticated('join token has already been used or was revoked');
     const agent = claims.scope.agent;
-    const issued = await opts.ca.signCsr(body.csr, { kind: 'agent', agent }, opts.agentCertTtlMs);
-    // Join tokens are single use.
-    await opts.registry.revoke(claims.id);
+    enrolling.add(claims.id);
+    let issued: Awaited<ReturnType<CertificateAuthority['signCsr']>>;
+    try {
+      issued = await opts.ca.signCsr(body.csr, { kind: 'agent', agent }, opts.agentCertTtlMs);
+      // Join tokens are single use.
+      await opts.registry.revoke(claims.id);
+    } finally {
+      enrolling.delete(claims.id);
+    }
     opts.logger.info({ agent, serial: issued.serial }, 'agent enrolled');
     return {
       agent,

@@ -72,3 +72,17 @@ test('hands the content of a chunked body to a sink, split anywhere', () => {
   );
   assert.deepEqual(got, ['bcd']);
 });
+
+test('content-length and chunk sizes are plain digits, as every next hop reads them', () => {
+  for (const cl of ['0x10', '1e3', '+5', '', ' ', '5.0', '-0'])
+    assert.throws(() => requestBody(parseHead(`POST / HTTP/1.1\r\ncontent-length: ${cl}`, true)), cl);
+  assert.equal(requestBody(parseHead('POST / HTTP/1.1\r\ncontent-length: 007', true)).kind, 'length');
+  for (const size of ['0x5', '5zz', '+5', '-0', ''])
+    assert.throws(
+      () => new BodyTracker('chunked').feed(Buffer.from(`${size}\r\nhello\r\n0\r\n\r\n`), 0),
+      size,
+    );
+  const t = new BodyTracker('chunked');
+  t.feed(Buffer.from('A ; x=1\r\n0123456789\r\n0\r\n\r\n'), 0);
+  assert.ok(t.done);
+});

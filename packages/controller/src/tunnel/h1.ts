@@ -115,8 +115,11 @@ export class BodyTracker {
       this.line = '';
       i = nl + 1;
       if (this.chunkState === 'size') {
-        const size = Number.parseInt(line.split(';')[0]!.trim(), 16);
-        if (!Number.isFinite(size) || size < 0) throw new HttpParseError('bad chunk size');
+        // Hex digits only: parseInt would also take "0x5", "5zz" or "+5", which the next hop may read
+        // differently (where it thinks the body ends, a smuggled request begins).
+        const digits = line.split(';')[0]!.trim();
+        if (!/^[0-9a-fA-F]{1,12}$/.test(digits)) throw new HttpParseError('bad chunk size');
+        const size = Number.parseInt(digits, 16);
         if (size === 0) this.chunkState = 'trailer';
         else {
           this.chunkState = 'data';
@@ -132,8 +135,9 @@ export class BodyTracker {
 function byLength(h: Head, otherwise: BodyKind): BodyTracker {
   const cl = header(h, 'content-length');
   if (cl === undefined) return new BodyTracker(otherwise);
-  const n = Number(cl);
-  if (!Number.isSafeInteger(n) || n < 0) throw new HttpParseError('bad content-length');
+  // Decimal digits only: Number() would also take "", "0x10", "1e3" or "+5" (smuggling, as above).
+  const n = /^\d{1,15}$/.test(cl) ? Number(cl) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new HttpParseError('bad content-length');
   return new BodyTracker('length', n);
 }
 

@@ -82,6 +82,12 @@ export class CallerConnection {
   private reqBody?: BodyTracker;
   /** After an upgrade request, the caller's bytes are relayed as they are. */
   private raw = false;
+  /**
+   * The service answered the upgrade request without switching protocols: the caller's
+   * further bytes are HTTP again, which raw relaying would hand the service unauthenticated
+   * and with the caller's credentials in them. The connection closes after that answer.
+   */
+  private upgradeRefused = false;
   private target?: ServiceTarget;
   private conn?: AgentConnection;
   private stream?: ClientHttp2Stream;
@@ -138,7 +144,7 @@ export class CallerConnection {
     let off = start;
     while (off < b.length && !this.closing) {
       if (this.raw) {
-        this.send(frameBody, b.subarray(off));
+        if (!this.upgradeRefused) this.send(frameBody, b.subarray(off));
         return;
       }
       if (this.reqBody) {
@@ -230,12 +236,14 @@ export class CallerConnection {
     );
     // One write (one DATA frame) for a request without a body: HEAD and END together.
     const headBytes = headFrame(text, body.done && !upgrade);
-    if (this.pending.length === 0) this.responseStarted = false;
-    this.pending.push(head.method!);
+    // Only a request with nothing before it in flight may be re-sent: the retry re-sends just
+    // that one, and the caller would take its answer for the earlier request's.
     this.retry =
-      body.done && !upgrade && idempotent.has(head.method!)
+      this.pending.length === 0 && body.done && !upgrade && idempotent.has(head.method!)
         ? { head: headBytes, method: head.method! }
         : undefined;
+    if (this.pending.length === 0) this.responseStarted = false;
+    this.pending.push(head.method!);
     if (!this.stream && !this.openStream()) return false;
     this.conn!.stats.requests++;
     this.write(headBytes);
@@ -262,8 +270,11 @@ export class CallerConnection {
     stream.on('data', (c: Buffer) => this.onAgentData(stream, c));
     stream.on('end', () => {
       // The service closed its connection: after a complete (or close-delimited) response, so does the caller's.
-      if (stream === this.stream && (this.idle() || this.resBody?.kind === 'close' || this.resRaw))
-        this.sock.end();
+      if (stream !== this.stream) return;
+      if (this.idle() || this.resBody?.kind === 'close' || this.resRaw) this.sock.end();
+      // Else a request is left without (the rest of) its answer: end our side too, so that the
+      // stream closes and onAgentClose retries, answers 502 or cuts the caller off.
+      else closeTunnel(stream);
     });
     stream.on('drain', () => this.sock.resume());
     stream.on('close', () => this.onAgentClose(stream, conn));
@@ -299,6 +310,12 @@ export class CallerConnection {
       process.nextTick(uncork, this);
     }
     this.sock.write(chunk);
+    if (this.upgradeRefused && this.pending.length === 0) {
+      this.closing = true;
+      this.sock.end();
+      closeTunnel(stream);
+      return;
+    }
     if (this.sock.writableLength > maxBuffered) stream.pause();
   }
 
@@ -340,6 +357,8 @@ export class CallerConnection {
           return;
         }
         if (head.status! < 200) continue;
+        // The final answer to the upgrade request (the last one sent) is not a 101.
+        if (this.raw && this.pending.length === 1) this.upgradeRefused = true;
         const body = responseBody(head, this.pending[0]);
         this.keepAlive = body.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
         if (body.done) {
@@ -367,7 +386,10 @@ export class CallerConnection {
     if (this.pending.length > 0 && !this.responseStarted && !this.resBody && !this.resRaw) {
       const retry = this.retry;
       if (retry && (lost || clean)) {
-        this.exclude = conn;
+        // Once only; a lost connection is avoided, but a clean end (the service closed a kept
+        // connection as the request arrived) is asked again on any connection, the same one too.
+        this.retry = undefined;
+        this.exclude = lost ? conn : undefined;
         this.pending.length = 0;
         this.pending.push(retry.method);
         this.responseStarted = false;

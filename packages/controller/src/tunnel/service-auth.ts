@@ -23,6 +23,8 @@ export interface ServiceTarget {
 interface SocketAuth {
   identity?: CertIdentity;
   serial?: string;
+  /** The certificate's notAfter, ms. */
+  notAfter?: number;
   error?: string;
 }
 
@@ -49,6 +51,7 @@ export class ServiceAuthenticator {
       else {
         a.identity = identityFromAltNames(cert.subjectaltname);
         a.serial = cert.serialNumber;
+        a.notAfter = Date.parse(cert.valid_to);
         if (!a.identity) a.error = 'client certificate carries no Skyway identity';
       }
     }
@@ -79,7 +82,7 @@ export class ServiceAuthenticator {
     authorization: string | undefined,
   ): ServiceTarget | Promise<ServiceTarget> {
     const sa = this.socketAuth(sock);
-    if (sa.identity && !sa.error) return this.fromCertificate(sa.identity, sa.serial!);
+    if (sa.identity && !sa.error) return this.fromCertificate(sa.identity, sa.serial!, sa.notAfter);
     const token = bearerOf(authorization);
     if (token === undefined) {
       if (sa.error) throw unauthenticated(sa.error);
@@ -92,8 +95,11 @@ export class ServiceAuthenticator {
     return this.verifyToken(token).then((claims) => this.fromClaims(token, claims));
   }
 
-  private fromCertificate(id: CertIdentity, serial: string): ServiceTarget {
+  private fromCertificate(id: CertIdentity, serial: string, notAfter?: number): ServiceTarget {
     if (this.registry.isRevokedSync(serial)) throw unauthenticated('client certificate has been revoked');
+    // The handshake checked the dates once; a kept-alive connection can outlive the certificate.
+    if (notAfter !== undefined && this.now() >= notAfter)
+      throw unauthenticated('client certificate has expired; ask an admin for new credentials');
     if (id.kind !== 'service')
       throw permissionDenied(
         `a ${id.kind} certificate cannot reach agent services; ask for service credentials`,
