@@ -579,6 +579,16 @@ test('HTTP/1.1 callers: pipelined requests are never answered with the response 
   assert.ok(!r.text.includes('/second'), r.text);
 });
 
+test('HTTP/1.1 callers: a pipelined request that is refused is answered after the one before it', async () => {
+  const r = await rawExchange(
+    `GET /first HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\nGET /second HTTP/1.1\r\nhost: x\r\nauthorization: Bearer not-a-token\r\n\r\n`,
+  );
+  assert.ok(r.closed, 'the caller connection was left open');
+  // First the service's answer to /first, then the refusal of /second: in request order.
+  assert.match(r.text, /^HTTP\/1.1 200 [\s\S]*"path":"\/first"[\s\S]*HTTP\/1.1 401 /);
+  assert.ok(!r.text.includes('/second'), r.text);
+});
+
 test("HTTP/1.1 callers: after a refused upgrade, the caller's next request does not reach the service raw", async () => {
   afterRefusedUpgrade = '';
   const u = new URL(endpoint.urls.service);

@@ -86,3 +86,14 @@ test('content-length and chunk sizes are plain digits, as every next hop reads t
   t.feed(Buffer.from('A ; x=1\r\n0123456789\r\n0\r\n\r\n'), 0);
   assert.ok(t.done);
 });
+
+test('chunk data must be followed by CRLF, also when it is split across reads', () => {
+  assert.throws(() => new BodyTracker('chunked').feed(Buffer.from('5\r\nhelloXY0\r\n\r\n'), 0), /CRLF/);
+  const t = new BodyTracker('chunked');
+  t.feed(Buffer.from('5\r\nhello\r'), 0);
+  assert.throws(() => t.feed(Buffer.from('X0\r\n\r\n'), 0), /CRLF/);
+  const ok = new BodyTracker('chunked');
+  ok.feed(Buffer.from('5\r\nhello\r'), 0);
+  ok.feed(Buffer.from('\n0\r\n\r\n'), 0);
+  assert.ok(ok.done);
+});

@@ -99,6 +99,11 @@ export class BodyTracker {
         // `left` counts the chunk's trailing CRLF too.
         const content = Math.min(n, this.left - 2);
         if (sink && content > 0) sink(b.subarray(i, i + content));
+        // The CRLF after the data (perhaps split across reads) must be just that: a next hop that
+        // reads other bytes there as data would see a different end of the body.
+        for (let j = Math.max(content, 0); j < n; j++)
+          if (b[i + j] !== (this.left - j === 2 ? 13 : 10))
+            throw new HttpParseError('chunk data not followed by CRLF');
         i += n;
         this.left -= n;
         if (this.left === 0) this.chunkState = 'size';

@@ -88,6 +88,8 @@ export class CallerConnection {
    * and with the caller's credentials in them. The connection closes after that answer.
    */
   private upgradeRefused = false;
+  /** A request refused while answers to earlier ones are still owed: sent after them, in order. */
+  private refusal?: Failure;
   private target?: ServiceTarget;
   private conn?: AgentConnection;
   private stream?: ClientHttp2Stream;
@@ -133,7 +135,7 @@ export class CallerConnection {
   // ---- caller -> agent ----
 
   private onCallerData(chunk: Buffer) {
-    if (this.closing) return;
+    if (this.closing || this.refusal) return;
     this.seen = round;
     const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
@@ -166,7 +168,11 @@ export class CallerConnection {
       const end = headEnd(b, off);
       if (end < 0) {
         if (b.length - off > maxHeadBytes)
-          this.fail({ status: 431, code: 'INVALID_ARGUMENT', message: 'request head is larger than 64 KiB' });
+          this.refuse({
+            status: 431,
+            code: 'INVALID_ARGUMENT',
+            message: 'request head is larger than 64 KiB',
+          });
         else this.carry = b.subarray(off);
         return;
       }
@@ -174,7 +180,7 @@ export class CallerConnection {
       try {
         head = parseHead(b.toString('latin1', off, end - 4), true);
       } catch {
-        this.fail({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request head' });
+        this.refuse({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request head' });
         return;
       }
       off = end;
@@ -205,7 +211,7 @@ export class CallerConnection {
 
   private startRequest(head: Head, target: ServiceTarget): boolean {
     if (this.target && (this.target.agent !== target.agent || this.target.key !== target.key)) {
-      this.fail({
+      this.refuse({
         status: 421,
         code: 'INVALID_ARGUMENT',
         message: 'one connection reaches one agent service; open another connection',
@@ -310,6 +316,10 @@ export class CallerConnection {
       process.nextTick(uncork, this);
     }
     this.sock.write(chunk);
+    if (this.refusal && this.pending.length === 0) {
+      this.fail(this.refusal);
+      return;
+    }
     if (this.upgradeRefused && this.pending.length === 0) {
       this.closing = true;
       this.sock.end();
@@ -379,8 +389,10 @@ export class CallerConnection {
     if (this.closing) return;
     const { lost, clean } = howClosed(stream, conn);
     if (this.idle()) {
-      // Nothing in flight: the next request opens a stream to whichever agent is there.
+      // Nothing in flight: the next request opens a stream to whichever agent is there (the
+      // caller may still be paused for the old stream's back-pressure).
       if (clean) this.sock.end();
+      else this.sock.resume();
       return;
     }
     if (this.pending.length > 0 && !this.responseStarted && !this.resBody && !this.resRaw) {
@@ -421,7 +433,18 @@ export class CallerConnection {
   // ---- errors ----
 
   private failAuth(e: unknown) {
-    this.fail(authFailure(e, this.deps.log));
+    this.refuse(authFailure(e, this.deps.log));
+  }
+
+  /**
+   * Answers a request that is not relayed. Answers go out in request order: while earlier
+   * (pipelined) requests are still owed theirs, the caller's further bytes are ignored and the
+   * error follows the last of them.
+   */
+  private refuse(f: Failure) {
+    if (this.pending.length === 0 || !this.stream) return this.fail(f);
+    this.refusal = f;
+    this.sock.pause();
   }
 
   /** Answers the current request with an error and closes the connection. */
