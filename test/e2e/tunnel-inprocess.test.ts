@@ -525,8 +525,8 @@ test('the agent keeps its service connection for the next caller after a complet
   }
 });
 
-/** Writes `text` on a raw TLS connection to the service port and reads until the controller closes it. */
-async function rawExchange(text: string, waitMs = 5_000): Promise<{ text: string; closed: boolean }> {
+/** A raw TLS connection to the service port; `text()` is everything received so far. */
+async function rawConnect() {
   const u = new URL(endpoint.urls.service);
   const socket = tls.connect({ host: u.hostname, port: Number(u.port), ca: ca.certPem });
   socket.on('error', () => {});
@@ -535,13 +535,19 @@ async function rawExchange(text: string, waitMs = 5_000): Promise<{ text: string
   socket.on('data', (d: Buffer) => {
     got += d.toString('latin1');
   });
-  socket.write(text);
+  return { socket, text: () => got, closed: once(socket, 'close').then(() => true) };
+}
+
+/** Writes `text` on a raw TLS connection to the service port and reads until the controller closes it. */
+async function rawExchange(text: string, waitMs = 5_000): Promise<{ text: string; closed: boolean }> {
+  const c = await rawConnect();
+  c.socket.write(text);
   const closed = await Promise.race([
-    once(socket, 'close').then(() => true),
+    c.closed,
     new Promise<boolean>((r) => setTimeout(() => r(false), waitMs)),
   ]);
-  socket.destroy();
-  return { text: got, closed };
+  c.socket.destroy();
+  return { text: c.text(), closed };
 }
 
 test('HTTP/1.1 callers: a service that closes without answering gets a 502 (or one retry), never a hang', async () => {
@@ -591,20 +597,12 @@ test('HTTP/1.1 callers: a pipelined request that is refused is answered after th
 
 test("HTTP/1.1 callers: after a refused upgrade, the caller's next request does not reach the service raw", async () => {
   afterRefusedUpgrade = '';
-  const u = new URL(endpoint.urls.service);
-  const socket = tls.connect({ host: u.hostname, port: Number(u.port), ca: ca.certPem });
-  socket.on('error', () => {});
-  await once(socket, 'secureConnect');
-  let got = '';
-  socket.on('data', (d: Buffer) => {
-    got += d.toString('latin1');
-  });
-  const closed = once(socket, 'close');
+  const { socket, text, closed } = await rawConnect();
   socket.write(
     `GET /upgrade-refused HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: foo\r\nauthorization: Bearer ${token}\r\n\r\n`,
   );
-  while (!got.endsWith('no')) await once(socket, 'data');
-  assert.match(got, /^HTTP\/1.1 403 /);
+  while (!text().endsWith('no')) await once(socket, 'data');
+  assert.match(text(), /^HTTP\/1.1 403 /);
   // The connection stays open for HTTP/1.1 as far as the caller knows: its next request carries its token.
   socket.write(`GET /next HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
   await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]);
