@@ -1,23 +1,13 @@
 // What every caller on the service port shares, whichever HTTP version it
-// speaks: writing relay frames (their format is in @skyway/core), the request
-// head the agent receives (the caller's credentials removed, X-Forwarded-*
+// speaks: the request head the agent receives (the caller's credentials removed, X-Forwarded-*
 // added), opening a tunnel stream to a live connection of the target agent,
 // ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
-import {
-  frameClose,
-  frameEnd,
-  frameHead,
-  frameHeaderBytes as frameHeader,
-  isSkywayError,
-} from '@skyway/core';
+import { frameClose, isSkywayError } from '@skyway/core';
 import type { Logger } from 'pino';
 import { statusOfKind } from '../http/errors.js';
 import type { AgentConnection, AgentRegistry } from './registry.js';
 import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
-
-/** Payloads up to this size are copied into their frame (one write); larger ones follow it. */
-const copyLimit = 16384;
 
 /** Methods that may be sent again to another agent when the first one vanished before answering. */
 export const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -65,31 +55,6 @@ export function authFailure(e: unknown, log: Logger): Failure {
   }
   log.error({ err: e }, 'service port: authentication failed unexpectedly');
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
-}
-
-/** One tunnel frame; a large payload is returned as a second buffer instead of being copied. */
-export function frame(type: number, payload?: Buffer): [Buffer] | [Buffer, Buffer] {
-  const len = payload?.length ?? 0;
-  const copy = payload !== undefined && len <= copyLimit;
-  const out = Buffer.allocUnsafe(frameHeader + (copy ? len : 0));
-  out[0] = type;
-  out.writeUInt32BE(len, 1);
-  if (copy) payload.copy(out, frameHeader);
-  return copy || !payload ? [out] : [out, payload];
-}
-
-/** A HEAD frame with the request head, followed by an END frame when the request has no body. */
-export function headFrame(text: string, withEnd: boolean): Buffer {
-  const n = Buffer.byteLength(text, 'latin1');
-  const out = Buffer.allocUnsafe(frameHeader + n + (withEnd ? frameHeader : 0));
-  out[0] = frameHead;
-  out.writeUInt32BE(n, 1);
-  out.write(text, frameHeader, 'latin1');
-  if (withEnd) {
-    out[frameHeader + n] = frameEnd;
-    out.writeUInt32BE(0, frameHeader + n + 1);
-  }
-  return out;
 }
 
 const notForwarded = new Set([

@@ -13,14 +13,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { frameBody, frameEnd, IdlePool, relayMaxBuffered as maxBuffered } from '@skyway/core';
+import {
+  frame,
+  frameBody,
+  frameEnd,
+  headFrame,
+  IdlePool,
+  relayMaxBuffered as maxBuffered,
+} from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
   errorBody,
   type Failure,
-  frame,
-  headFrame,
   howClosed,
   idempotent,
   keepsConnection,

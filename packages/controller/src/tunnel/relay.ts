@@ -7,14 +7,12 @@
 // a lost agent can be answered with a 502 or the request retried elsewhere.
 import type { ClientHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { frameBody, frameEnd, relayMaxBuffered as maxBuffered } from '@skyway/core';
+import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
   errorBody,
   type Failure,
-  frame,
-  headFrame,
   howClosed,
   idempotent,
   keepsConnection,
