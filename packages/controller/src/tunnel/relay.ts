@@ -81,13 +81,12 @@ export class CallerConnection {
   /** After an upgrade request, the caller's bytes are relayed as they are. */
   private raw = false;
   /**
-   * The service answered the upgrade request without switching protocols: the caller's
-   * further bytes are HTTP again, which raw relaying would hand the service unauthenticated
-   * and with the caller's credentials in them. The connection closes after that answer.
+   * Once the answers owed are written the connection closes, the caller's further bytes
+   * ignored: with this error for a request refused meanwhile (answers go in request order),
+   * or with none ('end') after an upgrade the service refused (the caller's next bytes are
+   * HTTP again, which raw relaying would hand the service unchecked, credentials and all).
    */
-  private upgradeRefused = false;
-  /** A request refused while answers to earlier ones are still owed: sent after them, in order. */
-  private refusal?: Failure;
+  private closeWhenAnswered?: Failure | 'end';
   private target?: ServiceTarget;
   private conn?: AgentConnection;
   private stream?: ClientHttp2Stream;
@@ -133,7 +132,7 @@ export class CallerConnection {
   // ---- caller -> agent ----
 
   private onCallerData(chunk: Buffer) {
-    if (this.closing || this.refusal) return;
+    if (this.closing || this.closeWhenAnswered) return;
     this.seen = round;
     const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
@@ -144,7 +143,7 @@ export class CallerConnection {
     let off = start;
     while (off < b.length && !this.closing) {
       if (this.raw) {
-        if (!this.upgradeRefused) this.send(frameBody, b.subarray(off));
+        this.send(frameBody, b.subarray(off));
         return;
       }
       if (this.reqBody) {
@@ -314,11 +313,9 @@ export class CallerConnection {
       process.nextTick(uncork, this);
     }
     this.sock.write(chunk);
-    if (this.refusal && this.pending.length === 0) {
-      this.fail(this.refusal);
-      return;
-    }
-    if (this.upgradeRefused && this.pending.length === 0) {
+    if (this.closeWhenAnswered && this.pending.length === 0) {
+      const f = this.closeWhenAnswered;
+      if (f !== 'end') return this.fail(f);
       this.closing = true;
       this.sock.end();
       closeTunnel(stream);
@@ -366,7 +363,7 @@ export class CallerConnection {
         }
         if (head.status! < 200) continue;
         // The final answer to the upgrade request (the last one sent) is not a 101.
-        if (this.raw && this.pending.length === 1) this.upgradeRefused = true;
+        if (this.raw && this.pending.length === 1) this.closeWhenAnswered ??= 'end';
         const body = responseBody(head, this.pending[0]);
         this.keepAlive = body.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
         if (body.done) {
@@ -441,7 +438,7 @@ export class CallerConnection {
    */
   private refuse(f: Failure) {
     if (this.pending.length === 0 || !this.stream) return this.fail(f);
-    this.refusal = f;
+    this.closeWhenAnswered = f;
     this.sock.pause();
   }
 
