@@ -31,7 +31,10 @@ export function rawResponse(status: number, reason: string, code: string, messag
   );
 }
 
-function parseRequestHead(text: string): ForwardContext & { version: string } {
+/** A request head from the controller: what the service's credentials see, and the caller's HTTP version. */
+type RequestHead = ForwardContext & { version: string };
+
+function parseRequestHead(text: string): RequestHead {
   const lines = text.split('\r\n');
   const [method, path, version] = lines[0]!.split(' ');
   const headers: Record<string, string | string[]> = {};
@@ -52,7 +55,7 @@ function parseRequestHead(text: string): ForwardContext & { version: string } {
   return { method: method!, path: path ?? '', version: v, headers, callerAuthorization };
 }
 
-function serializeHead(ctx: ForwardContext & { version: string }, target: Target): string {
+function serializeHead(ctx: RequestHead, target: Target): string {
   ctx.headers.host = target.host;
   let out = `${ctx.method} ${target.basePath}${ctx.path} ${ctx.version}\r\n`;
   for (const k in ctx.headers) {
@@ -86,7 +89,7 @@ export function relay(
   let link: OriginLink | undefined;
   let responseBytes = 0;
   let carry: Buffer | undefined;
-  let signing: { ctx: ForwardContext & { version: string }; chunks: Buffer[]; size: number } | undefined;
+  let signing: { ctx: RequestHead; chunks: Buffer[]; size: number } | undefined;
   let closed = false;
   /** An error was answered (with connection: close): nothing more on this stream goes to the service. */
   let failed = false;
@@ -149,7 +152,7 @@ export function relay(
     closed = true;
   };
 
-  const sendHead = (ctx: ForwardContext & { version: string }, body?: Buffer) => {
+  const sendHead = (ctx: RequestHead, body?: Buffer) => {
     let target: Target;
     let o: Socket;
     try {
