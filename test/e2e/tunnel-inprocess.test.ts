@@ -66,6 +66,11 @@ before(async () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only ten b');
       setTimeout(() => req.socket.destroy(), 50);
+    } else if (req.url === '/truncated-chunked') {
+      // No length: only the missing last chunk tells the response is not complete.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part of it');
+      setTimeout(() => req.socket.destroy(), 50);
     } else if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       let n = 0;
@@ -242,6 +247,53 @@ test('wrong, revoked and mis-scoped credentials get 401/403', async () => {
   const r = await call(svc('/x'), { ca: ca.certPem, headers: { authorization: `Bearer ${other.token}` } });
   assert.equal(r.status, 401);
   assert.match(r.body.toString(), /revoked/);
+});
+
+test('revoking a credential ends the watches and WebSockets it opened, and nothing else', async () => {
+  const scope = { agent: 'edge-1', serviceType: 'jenkins', serviceName: 'web' };
+  const doomed = await issueServiceToken(deps, scope);
+  const kept = await issueServiceToken(deps, scope);
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+  let holdsClosed = 0;
+  onHoldClosed = () => holdsClosed++;
+  // An HTTP/1.1 watch, an HTTP/1.1 WebSocket and an HTTP/2 watch with the doomed token; an
+  // HTTP/2 watch with the kept one on the same connection.
+  const h1 = https.get(svc('/hold'), { ca: ca.certPem, headers: bearer(doomed.token), agent: false });
+  h1.on('error', () => {});
+  const [h1res] = (await once(h1, 'response')) as [http.IncomingMessage];
+  h1res.on('error', () => {});
+  await once(h1res, 'data');
+  const ws = await upgrade(svc('/ws'), bearer(doomed.token), { ca: ca.certPem });
+  ws.socket.on('error', () => {});
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    const watch = (t: string) => {
+      const s = session.request({ ':path': '/hold', ...bearer(t) });
+      s.on('error', () => {});
+      return s;
+    };
+    const h2doomed = watch(doomed.token);
+    const h2kept = watch(kept.token);
+    await Promise.all([once(h2doomed, 'data'), once(h2kept, 'data')]);
+
+    assert.ok(await endpoint.revoke(doomed.id));
+    // (once() would reject on the 'error' that comes with a cut.)
+    const closed = (e: NodeJS.EventEmitter) => new Promise((r) => e.once('close', r));
+    await Promise.all([closed(h1res), closed(ws.socket), closed(h2doomed)]);
+    assert.equal(h2doomed.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
+    // The services see their connections close (the WebSocket's origin echoes, so only the watches count).
+    while (holdsClosed < 2) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h2kept.closed, false);
+    assert.equal((await call2(session, '/x', { headers: bearer(doomed.token) })).status, 401);
+    assert.equal((await call2(session, '/x', { headers: bearer(kept.token) })).status, 200);
+    h2kept.close(http2.constants.NGHTTP2_CANCEL);
+    while (holdsClosed < 3) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    session.close();
+    onHoldClosed = () => {};
+  }
+  // Unknown ids are not found.
+  assert.equal(await endpoint.revoke('no-such-credential'), undefined);
 });
 
 test('upstream failure is a 502 with the agent reason; unknown agent is 503', async () => {
@@ -458,6 +510,24 @@ test('HTTP/2 callers: resetting a stream closes the service connection behind it
     assert.equal(first.toString(), 'first\n');
     req.close(http2.constants.NGHTTP2_CANCEL);
     await holdClosed;
+  } finally {
+    session.close();
+  }
+});
+
+test('HTTP/2 callers: a response the service cuts short is reset, not ended as if complete', async () => {
+  const session = http2.connect(endpoint.urls.service, { ca: ca.certPem });
+  try {
+    const req = session.request({ ':path': '/truncated-chunked', authorization: `Bearer ${token}` });
+    let ended = false;
+    req.on('error', () => {});
+    req.on('data', () => {});
+    req.on('end', () => {
+      ended = true;
+    });
+    await new Promise((r) => req.once('close', r));
+    assert.equal(ended, false);
+    assert.equal(req.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
   } finally {
     session.close();
   }

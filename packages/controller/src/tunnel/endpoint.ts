@@ -17,10 +17,13 @@ import {
   type CredentialRegistry,
   FileCaKeyStore,
   FileCredentialRegistry,
+  type IssuedCredential,
   MemoryCredentialRegistry,
+  normalizeId,
 } from '../ca/store.js';
 import { enrollmentHandler } from './enrollment.js';
 import { http2Callers } from './h2-callers.js';
+import { OpenRequests } from './open-requests.js';
 import { AgentRegistry } from './registry.js';
 import { CallerConnection } from './relay.js';
 import { ServiceAuthenticator } from './service-auth.js';
@@ -79,6 +82,11 @@ export interface TunnelEndpoint {
   ca: CertificateAuthority;
   registry: CredentialRegistry;
   tokens: TokenService;
+  /**
+   * Revokes an issued credential (token id or certificate serial) and ends what it has open:
+   * an agent's tunnels, a caller's requests, watches and WebSockets. Undefined when unknown.
+   */
+  revoke(id: string): Promise<IssuedCredential | undefined>;
   close(): Promise<void>;
 }
 
@@ -196,7 +204,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
 
   // --- service port ---
   const auth = new ServiceAuthenticator(opts.tokens, registry);
-  const relayDeps = { auth, agents, log };
+  const open = new OpenRequests();
+  const relayDeps = { auth, agents, open, log };
   const h2Callers = http2Callers(relayDeps);
   const callers = new Set<tls.TLSSocket>();
   const serviceServer = tls.createServer(serverTls(['h2', 'http/1.1']), (sock) => {
@@ -236,6 +245,15 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     ca,
     registry,
     tokens: opts.tokens,
+    async revoke(id) {
+      const entry = await registry.revoke(id);
+      if (!entry) return undefined;
+      const key = normalizeId(entry.id);
+      for (const c of agents.connections()) if (normalizeId(c.certSerial) === key) c.close();
+      const cut = open.cut(key);
+      if (cut > 0) log.info({ credential: entry.id, cut }, 'revoked credential: open requests ended');
+      return entry;
+    },
     async close() {
       const closed = Promise.all([
         new Promise((r) => tunnelServer.close(r)),

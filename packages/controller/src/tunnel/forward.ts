@@ -6,6 +6,7 @@ import { type ClientHttp2Stream, constants } from 'node:http2';
 import { frameClose, isSkywayError } from '@skyway/core';
 import type { Logger } from 'pino';
 import { statusOfKind } from '../http/errors.js';
+import type { OpenRequests } from './open-requests.js';
 import type { AgentConnection, AgentRegistry } from './registry.js';
 import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
 
@@ -15,6 +16,8 @@ export const idempotent = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface RelayDeps {
   auth: ServiceAuthenticator;
   agents: AgentRegistry;
+  /** What each credential has open, for revocation. */
+  open: OpenRequests;
   log: Logger;
 }
 
@@ -56,6 +59,14 @@ export function authFailure(e: unknown, log: Logger): Failure {
   log.error({ err: e }, 'service port: authentication failed unexpectedly');
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
+
+/** The answer to a request whose credential was revoked while it was open. */
+export const revokedFailure: Failure = {
+  status: 401,
+  code: 'UNAUTHENTICATED',
+  message: 'the credential of this request has been revoked',
+  headers: { 'www-authenticate': 'Bearer realm="skyway"' },
+};
 
 const notForwarded = new Set([
   'authorization',

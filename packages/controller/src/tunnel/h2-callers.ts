@@ -33,12 +33,20 @@ import {
   pickAgent,
   type RelayDeps,
   requestHeadText,
+  revokedFailure,
 } from './forward.js';
 import { type BodyTracker, headEnd, header, maxHeadBytes, parseHead, responseBody } from './h1.js';
+import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+
+/**
+ * Resets a stream at once (RST_STREAM, INTERNAL_ERROR). `stream.close(code)` would first end it
+ * cleanly (END_STREAM) once the writes queued are out: a cut response would look complete.
+ */
+const reset = (stream: http2.ServerHttp2Stream, why: string) => stream.destroy(new Error(why));
 
 /** Headers about one hop of HTTP/1.1 that HTTP/2 forbids (RFC 9113, 8.2.2). */
 const hopHeaders = new Set([
@@ -163,7 +171,7 @@ class PipePool {
   }
 }
 
-class CallerStream {
+class CallerStream implements OpenRequest {
   private readonly method: string;
   /** An RFC 8441 WebSocket: relayed as an HTTP/1.1 upgrade with a key of our own. */
   private readonly websocketKey?: string;
@@ -233,6 +241,7 @@ class CallerStream {
 
   private start(target: ServiceTarget) {
     this.target = target;
+    this.deps.open.add(target.credential, this);
     const h = this.headers;
     const pairs: Array<[string, string]> = [];
     const authority = h[':authority'];
@@ -445,10 +454,16 @@ class CallerStream {
   private cut() {
     this.finished = true;
     this.release(false);
-    this.stream.close(NGHTTP2_INTERNAL_ERROR);
+    reset(this.stream, 'the agent went away in the middle of the response');
+  }
+
+  /** The credential was revoked: answered 401 if nothing was answered yet, else the stream is reset. */
+  revoked() {
+    this.fail(revokedFailure);
   }
 
   private onCallerClose() {
+    if (this.target) this.deps.open.delete(this.target.credential, this);
     this.finished = true;
     this.release(false);
   }
@@ -460,7 +475,7 @@ class CallerStream {
     this.release(false);
     if (this.stream.destroyed) return;
     if (this.responded || this.stream.headersSent) {
-      this.stream.close(NGHTTP2_INTERNAL_ERROR);
+      reset(this.stream, f.message);
       return;
     }
     this.stream.respond({ ':status': f.status, 'content-type': 'application/json', ...f.headers });

@@ -21,6 +21,7 @@ import {
   type RelayDeps,
   reasons,
   requestHeadText,
+  revokedFailure,
 } from './forward.js';
 import {
   type BodyTracker,
@@ -32,6 +33,7 @@ import {
   requestBody,
   responseBody,
 } from './h1.js';
+import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
 
@@ -75,7 +77,7 @@ function unregister(c: CallerConnection) {
   }
 }
 
-export class CallerConnection {
+export class CallerConnection implements OpenRequest {
   private carry?: Buffer;
   private reqBody?: BodyTracker;
   /** After an upgrade request, the caller's bytes are relayed as they are. */
@@ -214,6 +216,10 @@ export class CallerConnection {
         message: 'one connection reaches one agent service; open another connection',
       });
       return false;
+    }
+    if (this.target?.credential !== target.credential) {
+      if (this.target) this.deps.open.delete(this.target.credential, this);
+      this.deps.open.add(target.credential, this);
     }
     this.target = target;
     let body: BodyTracker;
@@ -419,8 +425,17 @@ export class CallerConnection {
     this.sock.destroy();
   }
 
+  /** The credential was revoked: a request still waiting is answered 401, an answer under way is cut. */
+  revoked() {
+    if (this.closing) return;
+    if (this.pending.length > 0 && !this.responseStarted && !this.resRaw && !this.raw)
+      return this.fail(revokedFailure);
+    this.sock.destroy();
+  }
+
   private onCallerClose() {
     unregister(this);
+    if (this.target) this.deps.open.delete(this.target.credential, this);
     this.closing = true;
     if (this.stream) closeTunnel(this.stream, this.keepAlive && this.idle());
   }

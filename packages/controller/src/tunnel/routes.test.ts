@@ -18,6 +18,7 @@ async function setup() {
   const endpoint = {
     agents: new AgentRegistry(),
     urls: { tunnel: 'ctl.example:7443', service: 'https://ctl.example:7444', serverName: 'ctl.example' },
+    revoke: (id: string) => registry.revoke(id),
   };
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(handleError);

@@ -15,10 +15,10 @@ import {
   issueKubeconfig,
   issueServiceCredentials,
 } from './issue.js';
-import type { AgentConnection, AgentRegistry } from './registry.js';
+import type { AgentConnection } from './registry.js';
 
 export interface AgentRoutesOptions {
-  endpoint: { agents: AgentRegistry; urls: { tunnel: string; service: string; serverName: string } };
+  endpoint: Pick<TunnelEndpoint, 'agents' | 'urls' | 'revoke'>;
   ca: CertificateAuthority;
   tokens: TokenService;
   registry: CredentialRegistry;
@@ -204,11 +204,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
     { schema: { tags: ['ca'], body: Type.Object({ id: Type.String() }, closed) } },
     async (req) => {
       requireRole(req, 'admin');
-      const entry = await opts.registry.revoke(req.body.id);
+      const entry = await endpoint.revoke(req.body.id);
       if (!entry) throw notFound(`no credential with id "${req.body.id}" was issued here`);
-      // Drop live tunnels that used a revoked agent certificate.
-      for (const c of endpoint.agents.connections())
-        if (c.certSerial.toUpperCase() === entry.id.toUpperCase()) c.close();
       return entry;
     },
   );

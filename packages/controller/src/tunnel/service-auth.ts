@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { permissionDenied, unauthenticated } from '@skyway/core';
 import type { TokenClaims, TokenService } from '../auth/tokens.js';
 import { type CertIdentity, identityFromAltNames } from '../ca/identity.js';
-import type { CredentialRegistry } from '../ca/store.js';
+import { type CredentialRegistry, normalizeId } from '../ca/store.js';
 
 export interface ServiceTarget {
   agent: string;
@@ -16,7 +16,7 @@ export interface ServiceTarget {
   serviceName: string;
   /** "type/name" */
   key: string;
-  /** Token id or certificate serial. */
+  /** Token id or certificate serial (normalized). */
   credential: string;
 }
 
@@ -50,7 +50,7 @@ export class ServiceAuthenticator {
       if (!sock.authorized) a.error = `client certificate rejected (${sock.authorizationError})`;
       else {
         a.identity = identityFromAltNames(cert.subjectaltname);
-        a.serial = cert.serialNumber;
+        a.serial = normalizeId(cert.serialNumber);
         a.notAfter = Date.parse(cert.valid_to);
         if (!a.identity) a.error = 'client certificate carries no Skyway identity';
       }
