@@ -679,3 +679,15 @@ test("HTTP/1.1 callers: after a refused upgrade, the caller's next request does 
   socket.destroy();
   assert.ok(!afterRefusedUpgrade.includes(token), 'the caller token reached the service');
 });
+
+test('HTTP/1.1 callers: a malformed chunk after the service began answering cuts the connection, no 400 inside the answer', async () => {
+  const { socket, text, closed } = await rawConnect();
+  socket.write(
+    `POST /echo HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+  );
+  while (!text().includes('hello')) await once(socket, 'data');
+  socket.write('zz\r\nnot a chunk\r\n');
+  assert.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 5_000))]), true);
+  assert.match(text(), /^HTTP\/1.1 200 /);
+  assert.ok(!text().includes(' 400 '), text());
+});

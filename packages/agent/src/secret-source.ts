@@ -1,5 +1,6 @@
 // A secret value taken literally, from a file (re-read when it may have
-// rotated) or from the environment. Values are trimmed and never logged.
+// rotated) or from the environment. Values are trimmed, must be one line and
+// are never logged.
 import { readFileSync } from 'node:fs';
 
 export interface SecretRef {
@@ -36,6 +37,9 @@ export class SecretSource {
       }
     }
     value = value.trim();
+    // It goes into a request header: a line break would end the header (or the head) early.
+    if (/[\r\n\0]/.test(value))
+      throw new Error(`${this.what}: contains a line break or NUL; a secret must be one line`);
     this.cached = { value, at: now };
     return value;
   }

@@ -48,7 +48,29 @@ test('basic, bearer and token credentials from values, files and the environment
     const c3 = ctx();
     token.authorize(c3);
     assert.equal(c3.headers['x-api-key'], 'k1');
-    for (const s of [basic, bearer, token]) s.close();
+    // A secret spanning lines would end the header early: refused, naming the secret, not showing it.
+    await writeFile(join(dir, 'two-lines'), 'line-one\nX-Injected: yes\n');
+    const twoLines = new Service({
+      name: 'ci2',
+      type: 'jenkins',
+      url: 'http://10.0.0.1:8080/',
+      credentials: { type: 'bearer', tokenFile: join(dir, 'two-lines') },
+    });
+    assert.throws(
+      () => twoLines.authorize(ctx()),
+      (e: Error) => /ci2.*token: contains a line break/.test(e.message) && !e.message.includes('line-one'),
+    );
+    assert.throws(
+      () =>
+        new Service({
+          name: 'api2',
+          type: 'x-api',
+          url: 'http://api',
+          credentials: { type: 'token', header: 'X Api: 1', token: 'k1' },
+        }),
+      /api2.*credentials.header "x api: 1" is not a valid header name/,
+    );
+    for (const s of [basic, bearer, token, twoLines]) s.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -135,7 +135,10 @@ export class Service {
       case 'token': {
         const token = req(secretFrom(creds, 'token', `${what} token`), `${what}: token needs token`);
         const header = String(creds.header ?? 'authorization').toLowerCase();
+        if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(header))
+          throw new Error(`${what}: credentials.header "${header}" is not a valid header name`);
         const prefix = creds.prefix === undefined ? 'Token ' : String(creds.prefix);
+        if (/[\r\n\0]/.test(prefix)) throw new Error(`${what}: credentials.prefix must be one line`);
         this.authorizeFn = (ctx) => {
           ctx.headers[header] = `${prefix}${token.get()}`;
           return fixed();

@@ -153,7 +153,10 @@ export class CallerConnection implements OpenRequest {
         try {
           n = this.reqBody.feed(b, off);
         } catch {
-          this.fail({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request body framing' });
+          // An answer is owed before ours, or is being written: a 400 now would be taken for it.
+          if (this.pending.length > 1 || this.responseStarted) this.sock.destroy();
+          else
+            this.fail({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request body framing' });
           return;
         }
         if (n > 0) this.send(frameBody, b.subarray(off, off + n));
