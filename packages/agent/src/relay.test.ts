@@ -164,6 +164,39 @@ test('refuses requests that would turn the credentials the agent adds against it
   }
 });
 
+test('an S3 upload with chunks the caller signed is answered 400 saying why, and reaches no service', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin();
+  const t = await tunnel({
+    name: 'store',
+    type: 'aws',
+    url: o.url,
+    credentials: {
+      type: 'aws',
+      accessKeyId: 'AKID',
+      secretAccessKey: 'agent-secret',
+      region: 'eu-west-1',
+      service: 's3',
+    },
+  });
+  try {
+    const s = t.open();
+    s.stream.end(
+      frame(
+        frameHead,
+        'PUT /bucket/key HTTP/1.1\r\nhost: x\r\nx-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\r\ncontent-length: 0\r\n\r\n',
+      ),
+    );
+    await s.closed;
+    assert.match(s.response(), /^HTTP\/1\.1 400 [\s\S]*cannot be re-signed by the agent/);
+    assert.equal(o.conns.length, 0);
+  } finally {
+    t.close();
+    o.close();
+  }
+});
+
 test('a signed body over the limit is answered 413 once, and nothing later on the stream is forwarded', {
   timeout: 10_000,
 }, async () => {

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { writeCopy } from './blocks.js';
 import type { OriginLink, OriginUser } from './origin-pool.js';
 import type { ForwardContext, Service, Target } from './services.js';
+import { RefusedRequest } from './sigv4.js';
 import type { Stats } from './stats.js';
 
 const maxSignedBody = 16 * 1024 * 1024;
@@ -164,8 +165,12 @@ export function relay(
       // Opening can throw (tls.connect with an unusable client key): inside a 'data' handler that would end the agent.
       o = origin ?? openOrigin(target);
     } catch (e) {
-      log.warn({ service: key, err: (e as Error).message }, 'cannot forward');
-      failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${(e as Error).message}`);
+      const why = (e as Error).message;
+      if (e instanceof RefusedRequest) failRequest(400, 'Bad Request', 'INVALID_ARGUMENT', why);
+      else {
+        log.warn({ service: key, err: why }, 'cannot forward');
+        failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${why}`);
+      }
       return;
     }
     o.write(serializeHead(ctx, target));

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { renewAt } from './identity.js';
 import { type ForwardContext, Service } from './services.js';
+import { RefusedRequest } from './sigv4.js';
 
 const ctx = (): ForwardContext => ({ method: 'GET', path: '/x?a=1', headers: {} });
 
@@ -123,6 +124,44 @@ test('aws re-signs with the agent credentials, region and service from the calle
     /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/ec2\/aws4_request/,
   );
   assert.ok(!String(c.headers.authorization).includes('agent-secret'));
+  s.close();
+});
+
+test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked with trailer); signed chunks are refused', () => {
+  const s = new Service({
+    name: 'store',
+    type: 'aws',
+    credentials: {
+      type: 'aws',
+      accessKeyId: 'AKIDAGENT',
+      secretAccessKey: 'agent-secret',
+      region: 'eu-west-1',
+      service: 's3',
+    },
+  });
+  const put = (sha: string | undefined): ForwardContext => ({
+    method: 'PUT',
+    path: '/bucket/key',
+    headers: sha === undefined ? {} : { 'x-amz-content-sha256': sha, 'content-encoding': 'aws-chunked' },
+  });
+  const hex = 'a'.repeat(64);
+  for (const [given, signed] of [
+    [undefined, 'UNSIGNED-PAYLOAD'],
+    ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD'],
+    ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'],
+    [hex, hex],
+  ] as const) {
+    const c = put(given);
+    s.authorize(c);
+    assert.equal(c.headers['x-amz-content-sha256'], signed);
+    assert.match(String(c.headers.authorization), /Credential=AKIDAGENT\/\d{8}\/eu-west-1\/s3\//);
+  }
+  assert.throws(
+    () => s.authorize(put('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')),
+    (e: Error) =>
+      e instanceof RefusedRequest &&
+      /cannot be re-signed by the agent; send an unsigned payload/.test(e.message),
+  );
   s.close();
 });
 

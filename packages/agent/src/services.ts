@@ -9,7 +9,7 @@ import { sharedReadBuffer } from './blocks.js';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { OriginPool } from './origin-pool.js';
 import { secretFrom } from './secret-source.js';
-import { type AwsCredentials, credentialScope, signV4 } from './sigv4.js';
+import { type AwsCredentials, credentialScope, s3PayloadHash, signV4 } from './sigv4.js';
 
 export const builtinServiceTypes = ['kubernetes', 'jenkins', 'argocd', 'aws'];
 
@@ -189,7 +189,10 @@ export class Service {
             host: target.host,
             path: target.basePath + ctx.path,
             headers: ctx.headers as Record<string, string>,
-            body: body ?? 'UNSIGNED-PAYLOAD',
+            body:
+              s === 's3'
+                ? s3PayloadHash(oneHeader(ctx, 'x-amz-content-sha256'))
+                : (body ?? 'UNSIGNED-PAYLOAD'),
             region: r,
             service: s,
             credentials,
@@ -245,6 +248,11 @@ export class Service {
   close() {
     this.pool.close();
   }
+}
+
+function oneHeader(ctx: ForwardContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function req<T>(v: T | undefined, message: string): T {

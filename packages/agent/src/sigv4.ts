@@ -14,13 +14,26 @@ const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).u
 const rfc3986 = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-function canonicalPath(path: string, s3: boolean): string {
+/**
+ * The canonical path of a request sent with `path` on the wire. S3: the path as encoded once
+ * (normalised to RFC 3986). Every other service: `.` and `..` segments and empty ones resolved,
+ * then the wire path encoded once more (as AWS services do on their side).
+ */
+export function canonicalPath(path: string, s3: boolean): string {
   if (path === '') return '/';
-  const segments = path.split('/').map((seg) => {
-    const decoded = safeDecode(seg);
-    return s3 ? rfc3986(decoded) : rfc3986(rfc3986(decoded));
-  });
-  return segments.join('/');
+  if (s3)
+    return path
+      .split('/')
+      .map((seg) => rfc3986(safeDecode(seg)))
+      .join('/');
+  const segments: string[] = [];
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') segments.pop();
+    else segments.push(rfc3986(seg));
+  }
+  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
+  return `/${segments.join('/')}${trailing}`;
 }
 
 function safeDecode(s: string): string {
@@ -50,6 +63,28 @@ function canonicalQuery(query: string): string {
     .join('&');
 }
 
+/**
+ * The payload hash to sign an S3 request with, from the caller's x-amz-content-sha256: a hash of
+ * the body or an unsigned payload (also aws-chunked with trailing checksums) is kept as it is;
+ * chunks signed with the caller's key cannot be passed on (each chunk's signature chains to the
+ * request's), so those are refused.
+ */
+export function s3PayloadHash(callerValue: string | undefined): string {
+  if (callerValue === undefined) return 'UNSIGNED-PAYLOAD';
+  if (
+    /^[0-9a-f]{64}$/.test(callerValue) ||
+    callerValue.startsWith('STREAMING-UNSIGNED-PAYLOAD') ||
+    callerValue === 'UNSIGNED-PAYLOAD'
+  )
+    return callerValue;
+  throw new RefusedRequest(
+    `x-amz-content-sha256 ${callerValue}: chunks signed by the caller cannot be re-signed by the agent; send an unsigned payload (the AWS SDKs and CLI do over HTTPS)`,
+  );
+}
+
+/** A request the agent will not forward as it is: answered 400 with this message. */
+export class RefusedRequest extends Error {}
+
 /** Region and service from a caller's SigV4 Authorization header, when it has one. */
 export function credentialScope(
   authorization: string | undefined,
@@ -70,8 +105,8 @@ export function signV4(opts: {
   /** Path and query as sent, e.g. "/a/b?x=1". */
   path: string;
   headers: Record<string, string | string[] | number | undefined>;
-  /** The body, or 'UNSIGNED-PAYLOAD'. */
-  body: Buffer | 'UNSIGNED-PAYLOAD';
+  /** The body, or the payload hash as it is (UNSIGNED-PAYLOAD, a SHA-256 in hex, ...). */
+  body: Buffer | string;
   region: string;
   service: string;
   credentials: AwsCredentials;
@@ -82,7 +117,7 @@ export function signV4(opts: {
     delete h[k];
   const amzDate = (opts.now ?? new Date()).toISOString().replace(/[:-]|\.\d{3}/g, '');
   const date = amzDate.slice(0, 8);
-  const payloadHash = opts.body === 'UNSIGNED-PAYLOAD' ? opts.body : sha256(opts.body);
+  const payloadHash = typeof opts.body === 'string' ? opts.body : sha256(opts.body);
   h.host = opts.host;
   h['x-amz-date'] = amzDate;
   if (opts.credentials.sessionToken) h['x-amz-security-token'] = opts.credentials.sessionToken;
