@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { test } from 'node:test';
 import { frameBody, frameClose, frameEnd, frameHead, frame as relayFrame } from '@skyway/core';
 import pino from 'pino';
 import { relay } from './relay.js';
-import { Service, type ServiceConfig } from './services.js';
+import { Service, type ServiceConfig, type Target } from './services.js';
 import { Stats } from './stats.js';
 
 /** One frame as the controller writes it (a head given as text). */
@@ -260,5 +261,50 @@ test('a stream held back for a slow service is read again when the service goes 
   } finally {
     t.close();
     o.close();
+  }
+});
+
+test('a request for another host than the open service connection waits for its answer to finish, then goes there', {
+  timeout: 10_000,
+}, async () => {
+  // Two services; requests to /a go to the first, /b to the second (as AWS with the region from each caller signature).
+  const closedA: string[] = [];
+  const serve = (name: string, delayMs: number) => {
+    const server = http.createServer((req, res) => {
+      req.socket.once('close', () => closedA.push(name));
+      setTimeout(() => res.end(`${name}${req.url}`), delayMs);
+    });
+    server.listen(0, '127.0.0.1');
+    return server;
+  };
+  const a = serve('A', 200);
+  const b = serve('B', 0);
+  await Promise.all([once(a, 'listening'), once(b, 'listening')]);
+  const targetOf = (server: http.Server): Target => {
+    const port = (server.address() as net.AddressInfo).port;
+    return { https: false, hostname: '127.0.0.1', port, basePath: '', host: `127.0.0.1:${port}` };
+  };
+  const t = await tunnel({ name: 'acct', type: 'x-acct', url: 'http://127.0.0.1:1' }, (svc) => {
+    svc.authorize = (ctx) => targetOf(ctx.path.startsWith('/a') ? a : b);
+  });
+  try {
+    const s = t.open();
+    // Pipelined: the second request arrives while the first one's answer is still being made.
+    s.stream.write(frame(frameHead, 'GET /a1 HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    s.stream.write(frame(frameHead, 'GET /b1 HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    s.stream.write(frame(frameHead, 'GET /b2 HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    await until(() => s.response().includes('B/b2'));
+    const r = s.response();
+    assert.ok(r.indexOf('A/a1') < r.indexOf('B/b1') && r.indexOf('B/b1') < r.indexOf('B/b2'), r);
+    assert.deepEqual(closedA, ['A'], 'the connection to the first service was ended');
+    s.stream.end(frame(frameClose, Buffer.from([0])));
+    await s.closed;
+  } finally {
+    t.close();
+    a.close();
+    b.close();
   }
 });

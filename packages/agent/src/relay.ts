@@ -24,6 +24,8 @@ import { RefusedRequest } from './sigv4.js';
 import type { Stats } from './stats.js';
 
 const maxSignedBody = 16 * 1024 * 1024;
+const empty = Buffer.alloc(0);
+const originUrl = (t: Target) => `${t.https ? 'https' : 'http'}://${t.host}`;
 
 export function rawResponse(status: number, reason: string, code: string, message: string): Buffer {
   const body = JSON.stringify({ error: { code, message } });
@@ -94,11 +96,20 @@ export function relay(
   let closed = false;
   /** An error was answered (with connection: close): nothing more on this stream goes to the service. */
   let failed = false;
+  /**
+   * A request for another host than the open service connection's (AWS with the region taken
+   * from each caller signature): the old connection is ended and the request, with everything
+   * after it on the stream, waits until it closes, so that its answer still comes first.
+   */
+  let switching: { target: Target; head: string; body?: Buffer } | undefined;
+  /** The controller ended the stream while a request was waiting for a switch. */
+  let endedWhileSwitching = false;
 
   const failRequest = (status: number, reason: string, code: string, message: string) => {
     if (failed) return;
     failed = true;
     signing = undefined;
+    switching = undefined;
     counters.errors++;
     if (responseBytes === 0 && !stream.destroyed && !stream.writableEnded)
       stream.end(rawResponse(status, reason, code, message));
@@ -121,13 +132,14 @@ export function relay(
       if (stream.writableLength > maxBuffered) origin?.pause();
     },
     end() {
-      if (!stream.destroyed) stream.end();
+      if (!switching && !stream.destroyed) stream.end();
     },
     error(e) {
       log.debug({ service: key, err: e.message }, 'upstream error');
       failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `${key} failed: ${e.code ?? e.message}`);
     },
     close() {
+      if (switching && !closed) return switched();
       if (!stream.destroyed && !stream.writableEnded) stream.end();
       // No 'drain' will come from a closed service connection to resume a stream held back for it.
       stream.resume();
@@ -136,9 +148,7 @@ export function relay(
   stream.on('drain', () => origin?.resume());
 
   const openOrigin = (target: Target) => {
-    link = svc.pool.link(`${target.https ? 'https' : 'http'}://${target.host}`, (read) =>
-      svc.connect(target, read),
-    );
+    link = svc.pool.link(originUrl(target), (read) => svc.connect(target, read));
     link.user = user;
     origin = link.socket;
     return origin;
@@ -155,26 +165,58 @@ export function relay(
 
   const sendHead = (ctx: RequestHead, body?: Buffer) => {
     let target: Target;
-    let o: Socket;
     try {
       target = svc.authorize(ctx, body);
       if (body) {
         ctx.headers['content-length'] = body.length;
         delete ctx.headers['transfer-encoding'];
       }
+    } catch (e) {
+      return cannotForward(e);
+    }
+    const head = serializeHead(ctx, target);
+    if (origin && link && link.target !== originUrl(target)) {
+      switching = { target, head, body };
+      origin.end();
+      return;
+    }
+    send(target, head, body);
+  };
+
+  const send = (target: Target, head: string, body?: Buffer): Socket | undefined => {
+    let o: Socket;
+    try {
       // Opening can throw (tls.connect with an unusable client key): inside a 'data' handler that would end the agent.
       o = origin ?? openOrigin(target);
     } catch (e) {
-      const why = (e as Error).message;
-      if (e instanceof RefusedRequest) failRequest(400, 'Bad Request', 'INVALID_ARGUMENT', why);
-      else {
-        log.warn({ service: key, err: why }, 'cannot forward');
-        failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${why}`);
-      }
-      return;
+      cannotForward(e);
+      return undefined;
     }
-    o.write(serializeHead(ctx, target));
+    o.write(head);
     if (body) o.write(body);
+    return o;
+  };
+
+  /** The old service connection closed: the waiting request goes out, then what the stream held after it. */
+  const switched = () => {
+    const { target, head, body } = switching!;
+    switching = undefined;
+    origin = undefined;
+    link = undefined;
+    const o = send(target, head, body);
+    onData(empty);
+    if (switching) return;
+    stream.resume();
+    if (endedWhileSwitching) o?.end();
+  };
+
+  const cannotForward = (e: unknown) => {
+    const why = (e as Error).message;
+    if (e instanceof RefusedRequest) failRequest(400, 'Bad Request', 'INVALID_ARGUMENT', why);
+    else {
+      log.warn({ service: key, err: why }, 'cannot forward');
+      failRequest(502, 'Bad Gateway', 'UNAVAILABLE', `agent cannot reach ${key}: ${why}`);
+    }
   };
 
   const onFrame = (type: number, payload: Buffer) => {
@@ -238,11 +280,15 @@ export function relay(
     }
   };
 
-  stream.on('data', (chunk: Buffer) => {
-    const b = carry ? Buffer.concat([carry, chunk]) : chunk;
+  const onData = (chunk: Buffer) => {
+    const b = carry ? (chunk.length > 0 ? Buffer.concat([carry, chunk]) : carry) : chunk;
     carry = undefined;
     let off = 0;
     while (b.length - off >= frameHeaderBytes) {
+      if (switching) {
+        stream.pause();
+        break;
+      }
       const len = b.readUInt32BE(off + 1);
       if (b.length - off - frameHeaderBytes < len) break;
       onFrame(b[off]!, b.subarray(off + frameHeaderBytes, off + frameHeaderBytes + len));
@@ -250,8 +296,12 @@ export function relay(
       if (closed) return;
     }
     if (off < b.length) carry = b.subarray(off);
+  };
+  stream.on('data', onData);
+  stream.on('end', () => {
+    if (switching) endedWhileSwitching = true;
+    else origin?.end();
   });
-  stream.on('end', () => origin?.end());
   stream.once('close', () => {
     closed = true;
     counters.active--;
