@@ -101,7 +101,11 @@ export function registerCa(program: Command): void {
   });
 
   example(
-    ca.command('revoke <id>').description('revoke a certificate (serial) or token (id) at once, ending the watches and WebSockets it has open'),
+    ca
+      .command('revoke <id>')
+      .description(
+        'revoke a certificate (serial) or token (id) at once, ending the watches and WebSockets it has open',
+      ),
     'skyway ca revoke 3F9A...',
   ).action(async (id: string, _o, cmd: Command) => {
     const r = await clientOf(cmd).post('/api/v1/ca/revocations', { id });
