@@ -78,7 +78,10 @@ function unregister(c: CallerConnection) {
 }
 
 export class CallerConnection implements OpenRequest {
+  /** Caller bytes not processed yet: an incomplete head, or all that came while `verifying`. */
   private carry?: Buffer;
+  /** A token is being verified: the caller's bytes wait in `carry`. */
+  private verifying = false;
   private reqBody?: BodyTracker;
   /** After an upgrade request, the caller's bytes are relayed as they are. */
   private raw = false;
@@ -136,6 +139,12 @@ export class CallerConnection implements OpenRequest {
   private onCallerData(chunk: Buffer) {
     if (this.closing || this.closeWhenAnswered) return;
     this.seen = round;
+    if (this.verifying) {
+      // Resumed meanwhile (a 'drain' of the previous stream): these bytes follow the head being verified.
+      this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+      this.sock.pause();
+      return;
+    }
     const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
     this.process(b, 0);
@@ -196,14 +205,21 @@ export class CallerConnection implements OpenRequest {
       if (target instanceof Promise) {
         // Not seen recently: verify, holding the caller's further bytes meanwhile.
         this.sock.pause();
-        const rest = b.subarray(off);
+        this.verifying = true;
+        if (off < b.length) this.carry = b.subarray(off);
         target.then(
           (t) => {
+            this.verifying = false;
             if (this.closing) return;
             this.sock.resume();
-            if (this.startRequest(head, t)) this.process(rest, 0);
+            const rest = this.carry;
+            this.carry = undefined;
+            if (this.startRequest(head, t) && rest) this.process(rest, 0);
           },
-          (e) => this.failAuth(e),
+          (e) => {
+            this.verifying = false;
+            this.failAuth(e);
+          },
         );
         return;
       }
