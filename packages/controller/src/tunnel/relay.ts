@@ -93,6 +93,8 @@ export class CallerConnection implements OpenRequest {
    */
   private closeWhenAnswered?: Failure | 'end';
   private target?: ServiceTarget;
+  /** The credentials requests on this connection came with (for revocation). */
+  private readonly credentials: string[] = [];
   private conn?: AgentConnection;
   private stream?: ClientHttp2Stream;
   private exclude?: AgentConnection;
@@ -236,8 +238,10 @@ export class CallerConnection implements OpenRequest {
       });
       return false;
     }
-    if (this.target?.credential !== target.credential) {
-      if (this.target) this.deps.open.delete(this.target.credential, this);
+    // Every credential used here stays registered while the connection lives: a request made with
+    // an earlier one may still be answering (a watch) when the next arrives.
+    if (this.target?.credential !== target.credential && !this.credentials.includes(target.credential)) {
+      this.credentials.push(target.credential);
       this.deps.open.add(target.credential, this);
     }
     this.target = target;
@@ -444,7 +448,7 @@ export class CallerConnection implements OpenRequest {
     this.sock.destroy();
   }
 
-  /** The credential was revoked: a request still waiting is answered 401, an answer under way is cut. */
+  /** A credential used here was revoked: a request still waiting is answered 401, an answer under way is cut. */
   revoked() {
     if (this.closing) return;
     if (this.pending.length > 0 && !this.responseStarted && !this.resRaw && !this.raw)
@@ -454,7 +458,7 @@ export class CallerConnection implements OpenRequest {
 
   private onCallerClose() {
     unregister(this);
-    if (this.target) this.deps.open.delete(this.target.credential, this);
+    for (const c of this.credentials) this.deps.open.delete(c, this);
     this.closing = true;
     if (this.stream) closeTunnel(this.stream, this.keepAlive && this.idle());
   }
