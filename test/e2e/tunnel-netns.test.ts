@@ -306,7 +306,22 @@ test('wrong, expired, revoked and mis-scoped credentials get 401/403', async () 
     { serviceType: 'jenkins', serviceName: 'ci', kind: 'certificate' },
   );
   assert.equal((await get('/x', { cert: certRv.certificate, key: certRv.key })).status, 200);
+  // A watch open with the certificate is ended by its revocation, not only the requests after it.
+  const watch = https.get(svc('/watch?every=200&id=revoked-watch'), {
+    ca: ctl.ca,
+    servername: 'localhost',
+    cert: certRv.certificate,
+    key: certRv.key,
+    agent: false,
+  });
+  watch.on('error', () => {});
+  const [watchRes] = (await once(watch, 'response')) as [import('node:http').IncomingMessage];
+  watchRes.on('error', () => {});
+  await once(watchRes, 'data');
+  const watchClosed = new Promise((r) => watchRes.once('close', r));
   await api('POST', '/api/v1/ca/revocations', { id: certRv.id });
+  await watchClosed;
+  assert.equal(watchRes.complete, false);
   assert.equal((await get('/x', { cert: certRv.certificate, key: certRv.key })).status, 401);
   // Mis-scoped: a control token, a control certificate, an agent join token.
   const control = await api<{ token: string; certificate: { certificate: string; key: string } }>(
