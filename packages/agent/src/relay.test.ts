@@ -308,3 +308,34 @@ test('a request for another host than the open service connection waits for its 
     b.close();
   }
 });
+
+test('a service connection reset in the middle of an answer resets the stream (the cut answer does not end as if complete)', {
+  timeout: 10_000,
+}, async () => {
+  const o = await origin((sock, received) => {
+    sock.on('data', () => {
+      if (!received().includes('\r\n\r\n')) return;
+      // No length: the body would run to the close, so only a reset tells it was cut.
+      sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npartial');
+      setTimeout(() => sock.resetAndDestroy(), 50);
+    });
+  });
+  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
+  try {
+    const s = t.open();
+    // The controller takes an end of the stream (END_STREAM) for the end of a close-delimited answer.
+    let ended = false;
+    s.stream.on('end', () => {
+      ended = true;
+    });
+    s.stream.write(frame(frameHead, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.stream.write(frame(frameEnd));
+    await s.closed;
+    assert.match(s.response(), /partial$/);
+    assert.equal(ended, false);
+    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } finally {
+    t.close();
+    o.close();
+  }
+});

@@ -6,7 +6,7 @@
 // connection of its own to the service; the service's bytes go back
 // unchanged. Flow control and back-pressure are those of the HTTP/2 stream;
 // cancellation is CLOSE (or a reset).
-import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import {
   frameBody,
@@ -113,7 +113,9 @@ export function relay(
     counters.errors++;
     if (responseBytes === 0 && !stream.destroyed && !stream.writableEnded)
       stream.end(rawResponse(status, reason, code, message));
-    else stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    // A reset, at once: close(code) would first end the stream cleanly, and a response cut short
+    // without a length would look complete.
+    else stream.destroy(new Error(message));
     origin?.destroy();
     // Keep reading (and dropping) the stream, also if held back for the service, so that its end arrives.
     stream.resume();
