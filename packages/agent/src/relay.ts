@@ -102,8 +102,6 @@ export function relay(
    * after it on the stream, waits until it closes, so that its answer still comes first.
    */
   let switching: { target: Target; head: string; body?: Buffer } | undefined;
-  /** The controller ended the stream while a request was waiting for a switch. */
-  let endedWhileSwitching = false;
 
   const failRequest = (status: number, reason: string, code: string, message: string) => {
     if (failed) return;
@@ -209,7 +207,8 @@ export function relay(
     onData(empty);
     if (switching) return;
     stream.resume();
-    if (endedWhileSwitching) o?.end();
+    // The controller's end came while the request waited.
+    if (stream.readableEnded) o?.end();
   };
 
   const cannotForward = (e: unknown) => {
@@ -301,8 +300,7 @@ export function relay(
   };
   stream.on('data', onData);
   stream.on('end', () => {
-    if (switching) endedWhileSwitching = true;
-    else origin?.end();
+    if (!switching) origin?.end();
   });
   stream.once('close', () => {
     closed = true;

@@ -3,6 +3,9 @@
 // are never logged.
 import { readFileSync } from 'node:fs';
 
+/** Whether `s` can go into a header value as it is (no line break or NUL to end it early). */
+export const isOneLine = (s: string) => !/[\r\n\0]/.test(s);
+
 export interface SecretRef {
   value?: string;
   file?: string;
@@ -38,7 +41,7 @@ export class SecretSource {
     }
     value = value.trim();
     // It goes into a request header: a line break would end the header (or the head) early.
-    if (/[\r\n\0]/.test(value))
+    if (!isOneLine(value))
       throw new Error(`${this.what}: contains a line break or NUL; a secret must be one line`);
     this.cached = { value, at: now };
     return value;

@@ -8,7 +8,7 @@ import * as tls from 'node:tls';
 import { sharedReadBuffer } from './blocks.js';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { OriginPool } from './origin-pool.js';
-import { secretFrom } from './secret-source.js';
+import { isOneLine, secretFrom } from './secret-source.js';
 import { type AwsCredentials, credentialScope, s3PayloadHash, signV4 } from './sigv4.js';
 
 export const builtinServiceTypes = ['kubernetes', 'jenkins', 'argocd', 'aws'];
@@ -138,7 +138,7 @@ export class Service {
         if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(header))
           throw new Error(`${what}: credentials.header "${header}" is not a valid header name`);
         const prefix = creds.prefix === undefined ? 'Token ' : String(creds.prefix);
-        if (/[\r\n\0]/.test(prefix)) throw new Error(`${what}: credentials.prefix must be one line`);
+        if (!isOneLine(prefix)) throw new Error(`${what}: credentials.prefix must be one line`);
         this.authorizeFn = (ctx) => {
           ctx.headers[header] = `${prefix}${token.get()}`;
           return fixed();

@@ -3,7 +3,7 @@
 // added), opening a tunnel stream to a live connection of the target agent,
 // ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
-import { frameClose, isSkywayError } from '@skyway/core';
+import { frameClose, isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
 import type { Logger } from 'pino';
 import { statusOfKind } from '../http/errors.js';
 import type { OpenRequests } from './open-requests.js';
@@ -47,26 +47,23 @@ export function errorBody(f: Failure): string {
 
 /** An authentication error as the caller should see it (domain errors map to their status; anything else is a 500). */
 export function authFailure(e: unknown, log: Logger): Failure {
-  if (isSkywayError(e)) {
-    const status = statusOfKind[e.kind];
-    return {
-      status,
-      code: e.code,
-      message: e.message,
-      headers: status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : undefined,
-    };
-  }
+  if (isSkywayError(e)) return failureOf(e);
   log.error({ err: e }, 'service port: authentication failed unexpectedly');
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
 
+function failureOf(e: SkywayError): Failure {
+  const status = statusOfKind[e.kind];
+  return {
+    status,
+    code: e.code,
+    message: e.message,
+    headers: status === 401 ? { 'www-authenticate': 'Bearer realm="skyway"' } : undefined,
+  };
+}
+
 /** The answer to a request whose credential was revoked while it was open. */
-export const revokedFailure: Failure = {
-  status: 401,
-  code: 'UNAUTHENTICATED',
-  message: 'the credential of this request has been revoked',
-  headers: { 'www-authenticate': 'Bearer realm="skyway"' },
-};
+export const revokedFailure = failureOf(unauthenticated('the credential of this request has been revoked'));
 
 const notForwarded = new Set([
   'authorization',

@@ -132,6 +132,11 @@ export class CallerConnection implements OpenRequest {
     if (now - this.seen >= idleRounds && this.idle()) this.sock.end();
   }
 
+  /** A request is waiting and nothing of its answer was written: an error answer can still take its place. */
+  private unanswered() {
+    return this.pending.length > 0 && !this.responseStarted && !this.resBody && !this.resRaw;
+  }
+
   private idle() {
     return this.pending.length === 0 && !this.resBody && !this.resRaw && !this.reqBody && !this.raw;
   }
@@ -419,7 +424,7 @@ export class CallerConnection implements OpenRequest {
       else this.sock.resume();
       return;
     }
-    if (this.pending.length > 0 && !this.responseStarted && !this.resBody && !this.resRaw) {
+    if (this.unanswered()) {
       const retry = this.retry;
       if (retry && (lost || clean)) {
         // Once only; a lost connection is avoided, but a clean end (the service closed a kept
@@ -451,8 +456,7 @@ export class CallerConnection implements OpenRequest {
   /** A credential used here was revoked: a request still waiting is answered 401, an answer under way is cut. */
   revoked() {
     if (this.closing) return;
-    if (this.pending.length > 0 && !this.responseStarted && !this.resRaw && !this.raw)
-      return this.fail(revokedFailure);
+    if (this.unanswered()) return this.fail(revokedFailure);
     this.sock.destroy();
   }
 
