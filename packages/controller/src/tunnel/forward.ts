@@ -3,7 +3,7 @@
 // added), opening a tunnel stream to a live connection of the target agent,
 // ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
-import { frameClose, isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
+import { frame, frameClose, isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
 import type { Logger } from 'pino';
 import { statusOfKind } from '../http/errors.js';
 import type { OpenRequests } from './open-requests.js';
@@ -138,7 +138,7 @@ export function openTunnelStream(conn: AgentConnection, t: ServiceTarget): Clien
   }
 }
 
-const closeFrames = [0, 1].map((reusable) => Buffer.from([frameClose, 0, 0, 0, 1, reusable]));
+const closeFrames = [0, 1].map((reusable) => frame(frameClose, Buffer.from([reusable]))[0]);
 /** How long an agent may take to end a stream after CLOSE before the stream is reset. */
 const closeGraceMs = 10_000;
 
