@@ -19,6 +19,7 @@ import {
 import type { Logger } from 'pino';
 import { writeCopy } from './blocks.js';
 import type { OriginLink, OriginUser } from './origin-pool.js';
+import type { S3ChunkSigner } from './s3-chunks.js';
 import type { ForwardContext, Service, Target } from './services.js';
 import { RefusedRequest } from './sigv4.js';
 import type { Stats } from './stats.js';
@@ -93,6 +94,8 @@ export function relay(
   let responseBytes = 0;
   let carry: Buffer | undefined;
   let signing: { ctx: RequestHead; chunks: Buffer[]; size: number } | undefined;
+  /** The body of the request being sent has chunks signed by the caller, re-signed on the way. */
+  let bodySigner: S3ChunkSigner | undefined;
   let closed = false;
   /** An error was answered (with connection: close): nothing more on this stream goes to the service. */
   let failed = false;
@@ -107,6 +110,7 @@ export function relay(
     if (failed) return;
     failed = true;
     signing = undefined;
+    bodySigner = undefined;
     switching = undefined;
     counters.errors++;
     if (responseBytes === 0 && !stream.destroyed && !stream.writableEnded)
@@ -173,6 +177,17 @@ export function relay(
       }
     } catch (e) {
       return cannotForward(e);
+    }
+    if (ctx.bodySigner) {
+      // The chunks are found in the body as sent; HTTP chunked framing around them is not followed.
+      if (ctx.headers['transfer-encoding'] !== undefined)
+        return failRequest(
+          411,
+          'Length Required',
+          'INVALID_ARGUMENT',
+          `S3 uploads with signed chunks to ${key} are re-signed and need a content-length`,
+        );
+      bodySigner = ctx.bodySigner;
     }
     const head = serializeHead(ctx, target);
     if (origin && link && link.target !== originUrl(target)) {
@@ -266,7 +281,15 @@ export function relay(
         return;
       }
       if (!origin) return;
-      origin.write(payload);
+      if (bodySigner) {
+        let parts: Buffer[];
+        try {
+          parts = bodySigner.push(payload);
+        } catch (e) {
+          return cannotForward(e);
+        }
+        for (const part of parts) origin.write(part);
+      } else origin.write(payload);
       // One drain listener per hold-back, not one per frame of the chunk being parsed.
       if (origin.writableLength > maxBuffered && !stream.isPaused()) {
         stream.pause();
@@ -278,6 +301,16 @@ export function relay(
       const { ctx, chunks } = signing;
       signing = undefined;
       sendHead(ctx, Buffer.concat(chunks));
+    } else if (type === frameEnd && bodySigner) {
+      const complete = bodySigner.done;
+      bodySigner = undefined;
+      if (!complete)
+        failRequest(
+          400,
+          'Bad Request',
+          'INVALID_ARGUMENT',
+          'the aws-chunked body ended before its final chunk',
+        );
     }
   };
 

@@ -127,7 +127,7 @@ test('aws re-signs with the agent credentials, region and service from the calle
   s.close();
 });
 
-test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked with trailer); signed chunks are refused', () => {
+test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, signed chunks re-signed); SigV4a chunks are refused', () => {
   const s = new Service({
     name: 'store',
     type: 'aws',
@@ -150,17 +150,20 @@ test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked wit
     ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD'],
     ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'],
     [hex, hex],
+    ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'],
+    ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER'],
   ] as const) {
     const c = put(given);
     s.authorize(c);
     assert.equal(c.headers['x-amz-content-sha256'], signed);
     assert.match(String(c.headers.authorization), /Credential=AKIDAGENT\/\d{8}\/eu-west-1\/s3\//);
+    // Only a body whose chunks the caller signed is re-signed on the way.
+    assert.equal(c.bodySigner !== undefined, String(given).startsWith('STREAMING-AWS4-HMAC'), given);
   }
   assert.throws(
-    () => s.authorize(put('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')),
+    () => s.authorize(put('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD')),
     (e: Error) =>
-      e instanceof RefusedRequest &&
-      /cannot be re-signed by the agent; send an unsigned payload/.test(e.message),
+      e instanceof RefusedRequest && /cannot re-sign this payload; send an unsigned payload/.test(e.message),
   );
   s.close();
 });

@@ -8,8 +8,9 @@ import * as tls from 'node:tls';
 import { sharedReadBuffer } from './blocks.js';
 import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.js';
 import { OriginPool } from './origin-pool.js';
+import { S3ChunkSigner } from './s3-chunks.js';
 import { isOneLine, secretFrom } from './secret-source.js';
-import { type AwsCredentials, credentialScope, s3PayloadHash, signV4 } from './sigv4.js';
+import { type AwsCredentials, credentialScope, s3PayloadHash, signV4, streamingSigned } from './sigv4.js';
 
 export const builtinServiceTypes = ['kubernetes', 'jenkins', 'argocd', 'aws'];
 
@@ -66,6 +67,8 @@ export interface ForwardContext {
   headers: OutgoingHttpHeaders;
   /** The caller's Authorization header (only the aws type reads it, for its region and service). */
   callerAuthorization?: string;
+  /** Set by `authorize` when the body's chunks must be re-signed on the way (S3 streaming uploads). */
+  bodySigner?: S3ChunkSigner;
 }
 
 export class Service {
@@ -184,19 +187,20 @@ export class Service {
             secretAccessKey: secret.get(),
             sessionToken: session?.get(),
           };
-          signV4({
+          const payload =
+            s === 's3' ? s3PayloadHash(oneHeader(ctx, 'x-amz-content-sha256')) : (body ?? 'UNSIGNED-PAYLOAD');
+          const signed = signV4({
             method: ctx.method,
             host: target.host,
             path: target.basePath + ctx.path,
             headers: ctx.headers as Record<string, string>,
-            body:
-              s === 's3'
-                ? s3PayloadHash(oneHeader(ctx, 'x-amz-content-sha256'))
-                : (body ?? 'UNSIGNED-PAYLOAD'),
+            body: payload,
             region: r,
             service: s,
             credentials,
           });
+          const chunks = typeof payload === 'string' ? streamingSigned.exec(payload) : null;
+          if (chunks) ctx.bodySigner = new S3ChunkSigner(signed, chunks[1] !== undefined);
           return target;
         };
         break;

@@ -63,22 +63,25 @@ function canonicalQuery(query: string): string {
     .join('&');
 }
 
+/** An S3 body in aws-chunked encoding whose chunks the caller signed (re-signed by s3-chunks.ts). */
+export const streamingSigned = /^STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER)?$/;
+
 /**
  * The payload hash to sign an S3 request with, from the caller's x-amz-content-sha256: a hash of
- * the body or an unsigned payload (also aws-chunked with trailing checksums) is kept as it is;
- * chunks signed with the caller's key cannot be passed on (each chunk's signature chains to the
- * request's), so those are refused.
+ * the body, an unsigned payload (also aws-chunked with trailing checksums) or chunks signed with
+ * SigV4 (re-signed on the way) is kept as it is. Chunks signed with SigV4a (ECDSA) are refused.
  */
 export function s3PayloadHash(callerValue: string | undefined): string {
   if (callerValue === undefined) return 'UNSIGNED-PAYLOAD';
   if (
     /^[0-9a-f]{64}$/.test(callerValue) ||
     callerValue.startsWith('STREAMING-UNSIGNED-PAYLOAD') ||
-    callerValue === 'UNSIGNED-PAYLOAD'
+    callerValue === 'UNSIGNED-PAYLOAD' ||
+    streamingSigned.test(callerValue)
   )
     return callerValue;
   throw new RefusedRequest(
-    `x-amz-content-sha256 ${callerValue}: chunks signed by the caller cannot be re-signed by the agent; send an unsigned payload (the AWS SDKs and CLI do over HTTPS)`,
+    `x-amz-content-sha256 ${callerValue}: the agent re-signs requests with SigV4 and cannot re-sign this payload; send an unsigned payload or chunks signed with SigV4`,
   );
 }
 
@@ -93,6 +96,19 @@ export function credentialScope(
   const m =
     authorization && /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(authorization);
   return m ? { region: m[1]!, service: m[2]! } : undefined;
+}
+
+/** The key SigV4 signs with for one day (YYYYMMDD), region and service. */
+export function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
+}
+
+/** What a signature was made with: the body's chunks of an S3 streaming upload chain to it. */
+export interface Signed {
+  signature: string;
+  signingKey: Buffer;
+  amzDate: string;
+  scope: string;
 }
 
 /**
@@ -111,7 +127,7 @@ export function signV4(opts: {
   service: string;
   credentials: AwsCredentials;
   now?: Date;
-}): void {
+}): Signed {
   const h = opts.headers;
   for (const k of ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'])
     delete h[k];
@@ -147,8 +163,8 @@ export function signV4(opts: {
   ].join('\n');
   const scope = `${date}/${opts.region}/${opts.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const kDate = hmac(`AWS4${opts.credentials.secretAccessKey}`, date);
-  const kSigning = hmac(hmac(hmac(kDate, opts.region), opts.service), 'aws4_request');
+  const kSigning = signingKey(opts.credentials.secretAccessKey, date, opts.region, opts.service);
   const signature = createHmac('sha256', kSigning).update(toSign).digest('hex');
   h.authorization = `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+  return { signature, signingKey: kSigning, amzDate, scope };
 }
