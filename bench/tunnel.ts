@@ -15,7 +15,10 @@
 // A last row gives the floor for idle watches: a bare Node TLS server with the
 // service port's TLS settings that holds each watch's socket and nothing else.
 //
-// Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_WATCHES
+// Requests/s are measured in rounds: every path in turn, three times, and the
+// table gives each path's medians (one run alone swings by 10-20% here).
+//
+// Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_ROUNDS (3), SKYWAY_BENCH_WATCHES
 // (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway,skyway h2,tls, SKYWAY_BENCH_NO_DOWNLOAD=1,
 // SKYWAY_BENCH_CPU=1 (CPU per request and per GiB, memory per process),
 // SKYWAY_BENCH_PROF=<dir> (CPU profiles of controller and agent), SKYWAY_BENCH_NODE_ARGS.
@@ -36,6 +39,8 @@ const procs: Proc[] = [];
 let madeRunSshd = false;
 const GiB = 1024 ** 3;
 const duration = process.env.SKYWAY_BENCH_SECONDS ?? '10';
+/** Load runs per path, taken in turns; the table gives their medians. */
+const rounds = Number(process.env.SKYWAY_BENCH_ROUNDS ?? '3');
 const watches = Number(process.env.SKYWAY_BENCH_WATCHES ?? '1000');
 /** Comma-separated subset of paths to run (direct, nginx, ssh, skyway); all by default. */
 const only = process.env.SKYWAY_BENCH_ONLY?.split(',');
@@ -549,15 +554,19 @@ GatewayPorts no
     { name: 'skyway h2', base: '', watch: '', roots: [] as number[], skyway: 'http2' as const },
   ];
   const results: Record<string, { w?: WrkResult; mbs: number; watch?: number }> = {};
-  for (const p of paths) {
-    if (only && !only.some((o) => p.name === o || (o !== 'skyway' && p.name.startsWith(o)))) continue;
+  const chosen = paths.filter(
+    (p) => !only || only.some((o) => p.name === o || (o !== 'skyway' && p.name.startsWith(o))),
+  );
+  const skyways: Skyway[] = [];
+  const loadOpts = new Map<string, { headers: string[]; tlsOpts?: WatchTls }>();
+  // Memory first, each Skyway row on fresh processes (later phases leave garbage that skews RSS).
+  for (const p of chosen) {
     process.stderr.write(`bench: ${p.name} ...\n`);
-    let sky: Skyway | undefined;
     let tlsOpts: WatchTls | undefined;
     let headers: string[] = [];
     if (p.skyway) {
-      // Fresh processes for each Skyway row (memory is measured first, on fresh processes).
-      sky = await startSkyway(p.skyway, originPort, watchPort);
+      const sky = await startSkyway(p.skyway, originPort, watchPort);
+      skyways.push(sky);
       p.base = sky.base;
       p.watch = `${sky.base}/watch`;
       p.roots = sky.roots;
@@ -568,40 +577,64 @@ GatewayPorts no
         h2: p.skyway === 'http2',
       };
     }
-    // Memory first, while the processes are fresh (later phases leave garbage that skews RSS).
-    let watch: number | undefined;
-    if (p.roots.length && watches > 0) watch = await idleWatches(p.watch, p.roots, tlsOpts);
-    const h2 = p.skyway === 'http2';
-    const load = h2 ? h2load : wrk;
-    const cpu0 = p.roots.map(cpuOf);
-    let w: WrkResult | undefined;
-    if (!h2 || hasH2load) {
-      load(`${p.base}/1k`, headers, '2'); // warm-up
-      w = load(`${p.base}/1k`, headers);
-    }
-    if (process.env.SKYWAY_BENCH_CPU && w)
-      process.stderr.write(
-        `  cpu during load: ${p.roots.map((r, i) => `${(((cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration))) * 1e6).toFixed(0)} us/req`).join(', ')}\n`,
+    loadOpts.set(p.name, { headers, tlsOpts });
+    results[p.name] = { mbs: 0 };
+    if (p.roots.length && watches > 0) results[p.name]!.watch = await idleWatches(p.watch, p.roots, tlsOpts);
+  }
+  // Requests/s: the paths take turns, `rounds` times, and each reports its medians. The machine's
+  // speed drifts by 10-20% over a minute; turns spread that over every path alike.
+  const runs = new Map<string, WrkResult[]>();
+  const cpu = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++)
+    for (const p of chosen) {
+      const h2 = p.skyway === 'http2';
+      if (h2 && !hasH2load) continue;
+      const load = h2 ? h2load : wrk;
+      const { headers } = loadOpts.get(p.name)!;
+      process.stderr.write(`bench: ${p.name} load, round ${round + 1} of ${rounds}\n`);
+      if (round === 0) load(`${p.base}/1k`, headers, '2'); // warm-up
+      const cpu0 = p.roots.map(cpuOf);
+      const w = load(`${p.base}/1k`, headers);
+      runs.set(p.name, [...(runs.get(p.name) ?? []), w]);
+      const used = p.roots.map((r, i) => (cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration)));
+      cpu.set(
+        p.name,
+        (cpu.get(p.name) ?? p.roots.map(() => 0)).map((x, i) => x + used[i]! / rounds),
       );
-    const cpu1 = p.roots.map(cpuOf);
-    const mbs = process.env.SKYWAY_BENCH_NO_DOWNLOAD
-      ? 0
-      : download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
+    }
+  for (const [name, ws] of runs) {
+    const median = (f: (w: WrkResult) => number) => ws.map(f).sort((a, b) => a - b)[(ws.length - 1) >> 1]!;
+    results[name]!.w = { rps: median((w) => w.rps), p50: median((w) => w.p50), p99: median((w) => w.p99) };
     if (process.env.SKYWAY_BENCH_CPU)
       process.stderr.write(
-        `  cpu during download: ${p.roots.map((r, i) => `${(cpuOf(r) - cpu1[i]!).toFixed(1)} s`).join(', ')}\n`,
+        `  ${name}: req/s by round ${ws.map((w) => fmt(w.rps)).join(', ')}; cpu ${cpu
+          .get(name)!
+          .map((x) => `${(x * 1e6).toFixed(0)} us/req`)
+          .join(', ')}\n`,
       );
-    results[p.name] = { w, mbs, watch };
+  }
+  for (const p of chosen) {
+    const r = results[p.name]!;
+    if (!process.env.SKYWAY_BENCH_NO_DOWNLOAD) {
+      process.stderr.write(`bench: ${p.name} download\n`);
+      const cpu1 = p.roots.map(cpuOf);
+      const { headers } = loadOpts.get(p.name)!;
+      r.mbs = download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
+      if (process.env.SKYWAY_BENCH_CPU)
+        process.stderr.write(
+          `  ${p.name}: cpu during download ${p.roots.map((x, i) => `${(cpuOf(x) - cpu1[i]!).toFixed(1)} s`).join(', ')}\n`,
+        );
+    }
     rows.push({
       path: p.name,
-      'req/s': w ? fmt(w.rps) : '-',
-      'p50 ms': w ? fmt(w.p50, 2) : '-',
-      'p99 ms': w ? fmt(w.p99, 2) : '-',
-      'download MB/s': fmt(mbs),
-      'KiB/idle watch': watch === undefined ? '-' : fmt(watch / 1024, 1),
+      'req/s': r.w ? fmt(r.w.rps) : '-',
+      'p50 ms': r.w ? fmt(r.w.p50, 2) : '-',
+      'p99 ms': r.w ? fmt(r.w.p99, 2) : '-',
+      'download MB/s': fmt(r.mbs),
+      'KiB/idle watch': r.watch === undefined ? '-' : fmt(r.watch / 1024, 1),
     });
-    if (sky) await stopSkyway(sky);
   }
+  for (const sky of skyways) await stopSkyway(sky);
   // The floor for any Node TLS terminator: a bare Node TLS server (the service port's TLS settings)
   // holding each idle watch's socket and nothing else, measured the same way.
   if (watches > 0 && (!only || only.includes('tls'))) {
@@ -626,7 +659,7 @@ GatewayPorts no
   const line = (v: string[]) =>
     v.map((x, i) => (i === 0 ? x.padEnd(width[i]!) : x.padStart(width[i]!))).join('  ');
   console.log(
-    `\n1 KiB GET, 64 connections, ${duration}s (wrk; h2load for HTTP/2); 1 GiB download (curl); ${watches} idle watches\n`,
+    `\n1 KiB GET, 64 connections, ${duration}s (wrk; h2load for HTTP/2), median of ${rounds} rounds taken in turns; 1 GiB download (curl); ${watches} idle watches\n`,
   );
   console.log(line(cols));
   for (const r of rows) console.log(line(cols.map((c) => r[c]!)));
