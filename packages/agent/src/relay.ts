@@ -160,7 +160,7 @@ export function relay(
 
   /** The controller is done with this stream: keep the service connection for the next one if it may serve again. */
   const release = (reusable: boolean) => {
-    if (reusable && link && origin && !signing && svc.pool.put(link)) origin = undefined;
+    if (reusable && link && origin && !signing && !bodySigner && svc.pool.put(link)) origin = undefined;
     else origin?.destroy();
     link = undefined;
     if (!stream.writableEnded) stream.end();
