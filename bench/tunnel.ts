@@ -406,8 +406,6 @@ async function main() {
   await mkdir(join(dir, 'www'), { recursive: true });
   await writeFile(join(dir, 'www', '1k'), Buffer.alloc(1024, 0x61));
   execFileSync('truncate', ['-s', String(GiB), join(dir, 'www', 'big')]);
-  // Read once so that every row downloads from the page cache (the first read of the file runs at a fraction of that).
-  execFileSync('cat', [join(dir, 'www', 'big')], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
     await mkdir(join(dir, 'nginx', t), { recursive: true });
   execFileSync('chmod', ['-R', 'a+rX', dir]);
@@ -617,6 +615,9 @@ GatewayPorts no
     const r = results[p.name]!;
     if (!process.env.SKYWAY_BENCH_NO_DOWNLOAD) {
       process.stderr.write(`bench: ${p.name} download\n`);
+      // Read just before, so that every row downloads from the page cache: a read from the disk runs at a
+      // fraction of that, and this machine reclaims pages left cold for a few minutes (kdamond).
+      execFileSync('cat', [join(dir, 'www', 'big')], { stdio: ['ignore', 'ignore', 'inherit'] });
       const cpu1 = p.roots.map(cpuOf);
       const { headers } = loadOpts.get(p.name)!;
       r.mbs = download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
