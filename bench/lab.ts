@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseConfig, type RunningController, startController } from '@skyway/controller';
 import { ExecRunner, killPids, RUN_DIR, sleep, teardown } from '@skyway/dataplane';
 import { createLocalPlugin, type LocalPlugin } from '@skyway/plugin-local';
+import { median } from './median.js';
 
 const runner = new ExecRunner();
 const id = `b${Math.random().toString(36).slice(2, 6)}`;
@@ -219,7 +220,6 @@ async function iperf(from: Vm, to: Vm): Promise<number> {
   return j.end.sum_received.bits_per_second / 1e6;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function main() {

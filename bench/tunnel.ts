@@ -15,8 +15,9 @@
 // A last row gives the floor for idle watches: a bare Node TLS server with the
 // service port's TLS settings that holds each watch's socket and nothing else.
 //
-// Requests/s are measured in rounds: every path in turn, three times, and the
-// table gives each path's medians (one run alone swings by 10-20% here).
+// Requests/s and downloads are measured in rounds: every path in turn, three
+// times, and the table gives each path's medians (one run alone swings by
+// 10-40% here).
 //
 // Knobs (environment): SKYWAY_BENCH_SECONDS (wrk duration, 10), SKYWAY_BENCH_ROUNDS (3), SKYWAY_BENCH_WATCHES
 // (1000; 0 skips), SKYWAY_BENCH_ONLY=direct,nginx,ssh,skyway,skyway h2,tls, SKYWAY_BENCH_NO_DOWNLOAD=1,
@@ -32,6 +33,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot, start, stopAndWait, tsxLoader } from '../test/e2e/tunnel-lib.js';
+import { median } from './median.js';
 
 type Proc = Awaited<ReturnType<typeof start>>;
 const dir = `/tmp/skyway-bench-${process.pid}`;
@@ -579,53 +581,58 @@ GatewayPorts no
     results[p.name] = { mbs: 0 };
     if (p.roots.length && watches > 0) results[p.name]!.watch = await idleWatches(p.watch, p.roots, tlsOpts);
   }
-  // Requests/s: the paths take turns, `rounds` times, and each reports its medians. The machine's
-  // speed drifts by 10-20% over a minute; turns spread that over every path alike.
+  // Requests/s and downloads: the paths take turns, `rounds` times, and each reports its medians.
+  // The machine's speed drifts by 10-40% over a minute; turns spread that over every path alike.
   const runs = new Map<string, WrkResult[]>();
-  const cpu = new Map<string, number[]>();
+  const downloads = new Map<string, number[]>();
+  /** Each path's figures by round, with the CPU its processes used (printed with SKYWAY_BENCH_CPU). */
+  const byRound = new Map<string, string[]>();
+  const note = (what: string, figure: string, used: number[], unit: string) =>
+    byRound.set(what, [
+      ...(byRound.get(what) ?? []),
+      `${figure} (${used.map((x) => x.toFixed(unit === 's' ? 1 : 0)).join(' + ')} ${unit})`,
+    ]);
   for (let round = 0; round < rounds; round++)
     for (const p of chosen) {
-      const h2 = p.skyway === 'http2';
-      if (h2 && !hasH2load) continue;
-      const load = h2 ? h2load : wrk;
+      process.stderr.write(`bench: ${p.name}, round ${round + 1} of ${rounds}\n`);
       const { headers } = loadOpts.get(p.name)!;
-      process.stderr.write(`bench: ${p.name} load, round ${round + 1} of ${rounds}\n`);
-      if (round === 0) load(`${p.base}/1k`, headers, '2'); // warm-up
-      const cpu0 = p.roots.map(cpuOf);
-      const w = load(`${p.base}/1k`, headers);
-      runs.set(p.name, [...(runs.get(p.name) ?? []), w]);
-      const used = p.roots.map((r, i) => (cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration)));
-      cpu.set(
-        p.name,
-        (cpu.get(p.name) ?? p.roots.map(() => 0)).map((x, i) => x + used[i]! / rounds),
-      );
-    }
-  for (const [name, ws] of runs) {
-    const median = (f: (w: WrkResult) => number) => ws.map(f).sort((a, b) => a - b)[(ws.length - 1) >> 1]!;
-    results[name]!.w = { rps: median((w) => w.rps), p50: median((w) => w.p50), p99: median((w) => w.p99) };
-    if (process.env.SKYWAY_BENCH_CPU)
-      process.stderr.write(
-        `  ${name}: req/s by round ${ws.map((w) => fmt(w.rps)).join(', ')}; cpu ${cpu
-          .get(name)!
-          .map((x) => `${(x * 1e6).toFixed(0)} us/req`)
-          .join(', ')}\n`,
-      );
-  }
-  for (const p of chosen) {
-    const r = results[p.name]!;
-    if (!process.env.SKYWAY_BENCH_NO_DOWNLOAD) {
-      process.stderr.write(`bench: ${p.name} download\n`);
+      const h2 = p.skyway === 'http2';
+      if (!h2 || hasH2load) {
+        const load = h2 ? h2load : wrk;
+        if (round === 0) load(`${p.base}/1k`, headers, '2'); // warm-up
+        const cpu0 = p.roots.map(cpuOf);
+        const w = load(`${p.base}/1k`, headers);
+        runs.set(p.name, [...(runs.get(p.name) ?? []), w]);
+        const perReq = p.roots.map((r, i) => ((cpuOf(r) - cpu0[i]!) / (w.rps * Number(duration))) * 1e6);
+        note(`${p.name} req/s`, fmt(w.rps), perReq, 'us/req');
+      }
+      if (process.env.SKYWAY_BENCH_NO_DOWNLOAD) continue;
       // Read just before, so that every row downloads from the page cache: a read from the disk runs at a
       // fraction of that, and this machine reclaims pages left cold for a few minutes (kdamond).
       execFileSync('cat', [join(dir, 'www', 'big')], { stdio: ['ignore', 'ignore', 'inherit'] });
       const cpu1 = p.roots.map(cpuOf);
-      const { headers } = loadOpts.get(p.name)!;
-      r.mbs = download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
-      if (process.env.SKYWAY_BENCH_CPU)
-        process.stderr.write(
-          `  ${p.name}: cpu during download ${p.roots.map((x, i) => `${(cpuOf(x) - cpu1[i]!).toFixed(1)} s`).join(', ')}\n`,
-        );
+      const mbs = download(`${p.base}/big`, p.skyway ? [`--${p.skyway}`, '-H', headers[0]!] : []);
+      downloads.set(p.name, [...(downloads.get(p.name) ?? []), mbs]);
+      note(
+        `${p.name} download MB/s`,
+        fmt(mbs),
+        p.roots.map((r, i) => cpuOf(r) - cpu1[i]!),
+        's',
+      );
     }
+  if (process.env.SKYWAY_BENCH_CPU)
+    for (const [what, figures] of byRound)
+      process.stderr.write(`  ${what} by round: ${figures.join(', ')}\n`);
+  for (const p of chosen) {
+    const r = results[p.name]!;
+    const ws = runs.get(p.name);
+    if (ws)
+      r.w = {
+        rps: median(ws.map((w) => w.rps)),
+        p50: median(ws.map((w) => w.p50)),
+        p99: median(ws.map((w) => w.p99)),
+      };
+    r.mbs = median(downloads.get(p.name) ?? [0]);
     rows.push({
       path: p.name,
       'req/s': r.w ? fmt(r.w.rps) : '-',
@@ -660,7 +667,7 @@ GatewayPorts no
   const line = (v: string[]) =>
     v.map((x, i) => (i === 0 ? x.padEnd(width[i]!) : x.padStart(width[i]!))).join('  ');
   console.log(
-    `\n1 KiB GET, 64 connections, ${duration}s (wrk; h2load for HTTP/2), median of ${rounds} rounds taken in turns; 1 GiB download (curl); ${watches} idle watches\n`,
+    `\n1 KiB GET, 64 connections, ${duration}s (wrk; h2load for HTTP/2), 1 GiB download (curl); medians of ${rounds} rounds taken in turns; ${watches} idle watches\n`,
   );
   console.log(line(cols));
   for (const r of rows) console.log(line(cols.map((c) => r[c]!)));
