@@ -558,7 +558,8 @@ GatewayPorts no
     (p) => !only || only.some((o) => p.name === o || (o !== 'skyway' && p.name.startsWith(o))),
   );
   const skyways: Skyway[] = [];
-  const loadOpts = new Map<string, { headers: string[]; tlsOpts?: WatchTls }>();
+  /** Each path's request headers (Skyway's carry a service token). */
+  const headersOf = new Map<string, string[]>();
   // Memory first, each Skyway row on fresh processes (later phases leave garbage that skews RSS).
   for (const p of chosen) {
     process.stderr.write(`bench: ${p.name} ...\n`);
@@ -577,7 +578,7 @@ GatewayPorts no
         h2: p.skyway === 'http2',
       };
     }
-    loadOpts.set(p.name, { headers, tlsOpts });
+    headersOf.set(p.name, headers);
     results[p.name] = { mbs: 0 };
     if (p.roots.length && watches > 0) results[p.name]!.watch = await idleWatches(p.watch, p.roots, tlsOpts);
   }
@@ -595,7 +596,7 @@ GatewayPorts no
   for (let round = 0; round < rounds; round++)
     for (const p of chosen) {
       process.stderr.write(`bench: ${p.name}, round ${round + 1} of ${rounds}\n`);
-      const { headers } = loadOpts.get(p.name)!;
+      const headers = headersOf.get(p.name)!;
       const h2 = p.skyway === 'http2';
       if (!h2 || hasH2load) {
         const load = h2 ? h2load : wrk;

@@ -180,13 +180,7 @@ export function relay(
     }
     if (ctx.bodySigner) {
       // The chunks are found in the body as sent; HTTP chunked framing around them is not followed.
-      if (ctx.headers['transfer-encoding'] !== undefined)
-        return failRequest(
-          411,
-          'Length Required',
-          'INVALID_ARGUMENT',
-          `S3 uploads with signed chunks to ${key} are re-signed and need a content-length`,
-        );
+      if (ctx.headers['transfer-encoding'] !== undefined) return lengthRequired();
       bodySigner = ctx.bodySigner;
     }
     const head = serializeHead(ctx, target);
@@ -226,6 +220,15 @@ export function relay(
     if (stream.readableEnded) o?.end();
   };
 
+  /** A body the agent re-signs is followed by its length, not by HTTP chunked framing. */
+  const lengthRequired = () =>
+    failRequest(
+      411,
+      'Length Required',
+      'INVALID_ARGUMENT',
+      `requests to ${key} are re-signed and need a content-length`,
+    );
+
   const cannotForward = (e: unknown) => {
     const why = (e as Error).message;
     if (e instanceof RefusedRequest) failRequest(400, 'Bad Request', 'INVALID_ARGUMENT', why);
@@ -252,15 +255,7 @@ export function relay(
         return;
       }
       if (svc.needsBody && !ctx.headers.upgrade) {
-        if (ctx.headers['transfer-encoding'] !== undefined) {
-          failRequest(
-            411,
-            'Length Required',
-            'INVALID_ARGUMENT',
-            `requests to ${key} are re-signed and need a content-length`,
-          );
-          return;
-        }
+        if (ctx.headers['transfer-encoding'] !== undefined) return lengthRequired();
         signing = { ctx, chunks: [], size: 0 };
         return;
       }

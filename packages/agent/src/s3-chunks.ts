@@ -6,14 +6,14 @@
 // 64 hex digits either way: the body keeps its length, and Content-Length and
 // x-amz-decoded-content-length stay true. A chunk's signature comes before its
 // data, so each chunk is held until it is complete (at most `maxChunkBytes`).
-import { createHash, createHmac, type Hash } from 'node:crypto';
-import { RefusedRequest, type Signed } from './sigv4.js';
+import { createHash, type Hash } from 'node:crypto';
+import { hmac, RefusedRequest, type Signed, sha256 } from './sigv4.js';
 
 /** The largest chunk held for signing (the SDKs send 64 KiB to 1 MiB). */
 export const maxChunkBytes = 8 * 1024 * 1024;
 /** A chunk header or trailer line longer than this is not aws-chunked. */
 const maxLineBytes = 4096;
-const emptyHash = createHash('sha256').digest('hex');
+const emptyHash = sha256('');
 const chunkHeader = /^([0-9a-fA-F]{1,8});chunk-signature=[0-9a-f]{64}$/;
 const trailerSignatureName = 'x-amz-trailer-signature';
 const crlf = Buffer.from('\r\n');
@@ -135,32 +135,20 @@ export class S3ChunkSigner {
       out.push(Buffer.from(`${line}\r\n`, 'latin1'));
       return;
     }
-    const toSign = [
-      'AWS4-HMAC-SHA256-TRAILER',
-      this.signed.amzDate,
-      this.signed.scope,
-      this.previous,
-      createHash('sha256').update(this.trailers).digest('hex'),
-    ].join('\n');
     this.trailerSigned = true;
-    out.push(Buffer.from(`${trailerSignatureName}:${this.sign(toSign)}\r\n`, 'latin1'));
+    const signature = this.chain('AWS4-HMAC-SHA256-TRAILER', sha256(this.trailers));
+    out.push(Buffer.from(`${trailerSignatureName}:${signature}\r\n`, 'latin1'));
   }
 
   /** The current chunk's header, with the agent's signature (which the next chunk chains to). */
   private chunkHead(): Buffer {
-    const toSign = [
-      'AWS4-HMAC-SHA256-PAYLOAD',
-      this.signed.amzDate,
-      this.signed.scope,
-      this.previous,
-      emptyHash,
-      this.hash.digest('hex'),
-    ].join('\n');
-    this.previous = this.sign(toSign);
+    this.previous = this.chain('AWS4-HMAC-SHA256-PAYLOAD', emptyHash, this.hash.digest('hex'));
     return Buffer.from(`${this.sizeText};chunk-signature=${this.previous}\r\n`, 'latin1');
   }
 
-  private sign(toSign: string): string {
-    return createHmac('sha256', this.signed.signingKey).update(toSign).digest('hex');
+  /** A signature in the chain: over the request's date and scope, the previous signature and `hashes`. */
+  private chain(algorithm: string, ...hashes: string[]): string {
+    const { amzDate, scope, signingKey } = this.signed;
+    return hmac(signingKey, [algorithm, amzDate, scope, this.previous, ...hashes].join('\n')).toString('hex');
   }
 }

@@ -199,8 +199,8 @@ export class Service {
             service: s,
             credentials,
           });
-          const chunks = typeof payload === 'string' ? streamingSigned.exec(payload) : null;
-          if (chunks) ctx.bodySigner = new S3ChunkSigner(signed, chunks[1] !== undefined);
+          const streaming = typeof payload === 'string' && streamingSigned.exec(payload);
+          if (streaming) ctx.bodySigner = new S3ChunkSigner(signed, streaming[1] !== undefined);
           return target;
         };
         break;

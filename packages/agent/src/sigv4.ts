@@ -8,8 +8,8 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+export const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+export const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
 const rfc3986 = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -164,7 +164,7 @@ export function signV4(opts: {
   const scope = `${date}/${opts.region}/${opts.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   const kSigning = signingKey(opts.credentials.secretAccessKey, date, opts.region, opts.service);
-  const signature = createHmac('sha256', kSigning).update(toSign).digest('hex');
+  const signature = hmac(kSigning, toSign).toString('hex');
   h.authorization = `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
   return { signature, signingKey: kSigning, amzDate, scope };
 }
