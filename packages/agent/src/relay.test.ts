@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { once } from 'node:events';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -9,7 +10,7 @@ import pino from 'pino';
 import { relay } from './relay.js';
 import { S3ChunkSigner } from './s3-chunks.js';
 import { Service, type ServiceConfig, type Target } from './services.js';
-import { signingKey } from './sigv4.js';
+import { ecdsaKey, hmacSigner, sha256 } from './sigv4.js';
 import { Stats } from './stats.js';
 
 /** One frame as the controller writes it (a head given as text). */
@@ -180,23 +181,23 @@ const s3Service = (url: string): ServiceConfig => ({
   },
 });
 
-test('an S3 upload with chunks the caller signed reaches the service with every chunk re-signed by the agent', {
-  timeout: 10_000,
-}, async () => {
+/**
+ * Uploads 70,000 bytes in aws-chunked encoding with chunks the caller signed (`callerSig`), in
+ * frames that split chunk headers and data anywhere; returns the head and body the service got.
+ */
+async function signedChunkUpload(algorithm: string, callerSig: string, extraHead = '') {
   const o = await origin();
   const t = await tunnel(s3Service(o.url));
   try {
-    const callerSig = 'c'.repeat(64);
     const data = Buffer.alloc(70_000, 'z');
     const chunks = `10000;chunk-signature=${callerSig}\r\n${data.toString('latin1', 0, 65536)}\r\n${(70_000 - 65536).toString(16)};chunk-signature=${callerSig}\r\n${data.toString('latin1', 65536)}\r\n0;chunk-signature=${callerSig}\r\n\r\n`;
     const s = t.open();
     s.stream.write(
       frame(
         frameHead,
-        `PUT /bucket/key HTTP/1.1\r\nx-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\r\ncontent-encoding: aws-chunked\r\nx-amz-decoded-content-length: 70000\r\ncontent-length: ${chunks.length}\r\n\r\n`,
+        `PUT /bucket/key HTTP/1.1\r\nx-amz-content-sha256: STREAMING-${algorithm}-PAYLOAD\r\ncontent-encoding: aws-chunked\r\nx-amz-decoded-content-length: 70000\r\ncontent-length: ${chunks.length}\r\n${extraHead}\r\n`,
       ),
     );
-    // In frames that split chunk headers and data anywhere.
     const bytes = Buffer.from(chunks, 'latin1');
     for (let i = 0; i < bytes.length; i += 9_999)
       s.stream.write(frame(frameBody, bytes.subarray(i, i + 9_999)));
@@ -209,26 +210,71 @@ test('an S3 upload with chunks the caller signed reaches the service with every 
     assert.match(head, new RegExp(`content-length: ${chunks.length}\r\n`));
     assert.equal(sent.length, chunks.length);
     assert.ok(!sent.includes(callerSig));
-    // The chunks chain to the agent's request signature: signing them again from it changes nothing.
-    const seed = /Signature=([0-9a-f]{64})/.exec(head)![1]!;
-    const amzDate = /x-amz-date: (\d{8}T\d{6}Z)/.exec(head)![1]!;
-    const signer = new S3ChunkSigner(
-      {
-        signature: seed,
-        signingKey: signingKey('agent-secret', amzDate.slice(0, 8), 'eu-west-1', 's3'),
-        amzDate,
-        scope: `${amzDate.slice(0, 8)}/eu-west-1/s3/aws4_request`,
-      },
-      false,
-    );
-    assert.ok(Buffer.concat(signer.push(sent)).equals(sent));
-    assert.ok(signer.done);
     s.stream.end(frame(frameClose, Buffer.from([0])));
     await s.closed;
+    const amzDate = /x-amz-date: (\d{8}T\d{6}Z)/.exec(head)![1]!;
+    return { head, sent, amzDate };
   } finally {
     t.close();
     o.close();
   }
+}
+
+test('an S3 upload with chunks the caller signed reaches the service with every chunk re-signed by the agent', {
+  timeout: 10_000,
+}, async () => {
+  const { head, sent, amzDate } = await signedChunkUpload('AWS4-HMAC-SHA256', 'c'.repeat(64));
+  // The chunks chain to the agent's request signature: signing them again from it changes nothing.
+  const seed = /Signature=([0-9a-f]{64})/.exec(head)![1]!;
+  const signer = new S3ChunkSigner(
+    {
+      signature: seed,
+      algorithm: 'AWS4-HMAC-SHA256',
+      sign: hmacSigner('agent-secret', amzDate.slice(0, 8), 'eu-west-1', 's3'),
+      amzDate,
+      scope: `${amzDate.slice(0, 8)}/eu-west-1/s3/aws4_request`,
+    },
+    false,
+  );
+  assert.ok(Buffer.concat(signer.push(sent)).equals(sent));
+  assert.ok(signer.done);
+});
+
+test('a SigV4a upload is signed with SigV4a: request and chunks verify with the public key of the agent credentials', {
+  timeout: 10_000,
+}, async () => {
+  const { head, sent, amzDate } = await signedChunkUpload(
+    'AWS4-ECDSA-P256-SHA256',
+    `${'c'.repeat(140)}****`,
+    'x-amz-region-set: eu-west-1\r\nskyway-caller-authorization: AWS4-ECDSA-P256-SHA256 Credential=X/20240101/s3/aws4_request, SignedHeaders=host, Signature=30\r\n',
+  );
+  const publicKey = createPublicKey(ecdsaKey('AKID', 'agent-secret'));
+  const scope = `${amzDate.slice(0, 8)}/s3/aws4_request`;
+  assert.match(head, new RegExp(`authorization: AWS4-ECDSA-P256-SHA256 Credential=AKID/${scope}, `));
+  const verifies = (toSign: string, signature: string) =>
+    verify('sha256', Buffer.from(toSign), publicKey, Buffer.from(signature, 'hex'));
+  // Each chunk signature (hex DER, padded with "*" to 144) chains to the one before, the first to the request's.
+  let previous = /Signature=([0-9a-f]+)\r\n/.exec(head)![1]!;
+  const text = sent.toString('latin1');
+  const re = /([0-9a-f]+);chunk-signature=([0-9a-f]+)(\**)\r\n/g;
+  let chunks = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const data = text.substr(m.index + m[0].length, Number.parseInt(m[1]!, 16));
+    assert.equal(m[2]!.length + m[3]!.length, 144);
+    const toSign = [
+      'AWS4-ECDSA-P256-SHA256-PAYLOAD',
+      amzDate,
+      scope,
+      previous,
+      sha256(''),
+      sha256(Buffer.from(data, 'latin1')),
+    ];
+    assert.ok(verifies(toSign.join('\n'), m[2]!), `chunk ${chunks}`);
+    previous = m[2]!;
+    re.lastIndex = m.index + m[0].length + data.length;
+    chunks++;
+  }
+  assert.equal(chunks, 3);
 });
 
 test('S3 chunks that cannot be re-signed are answered 400 saying why', { timeout: 10_000 }, async () => {
@@ -238,8 +284,8 @@ test('S3 chunks that cannot be re-signed are answered 400 saying why', { timeout
     `PUT /bucket/key HTTP/1.1\r\nx-amz-content-sha256: ${sha}\r\ncontent-length: ${length}\r\n\r\n`;
   try {
     for (const [head, bodyBytes, message] of [
-      // SigV4a: the agent holds no ECDSA key. Nothing reaches the service.
-      [put('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD', 0), '', /cannot re-sign this payload/],
+      // A payload signing the agent does not know. Nothing reaches the service.
+      [put('STREAMING-AWS4-RSA-PAYLOAD', 0), '', /cannot re-sign this payload/],
       // A body that ends before its final chunk.
       [put('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 0), '', /ended before its final chunk/],
       [put('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 7), 'hello\r\n', /chunk header that is not/],
@@ -252,7 +298,7 @@ test('S3 chunks that cannot be re-signed are answered 400 saying why', { timeout
       assert.match(s.response(), /^HTTP\/1\.1 400 /);
       assert.match(decodeURIComponent(/skyway-error: (.*)\r\n/.exec(s.response())![1]!), message);
     }
-    assert.ok(!o.received().includes('ECDSA'));
+    assert.ok(!o.received().includes('RSA'));
   } finally {
     t.close();
     o.close();

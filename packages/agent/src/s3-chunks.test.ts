@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, verify } from 'node:crypto';
 import { test } from 'node:test';
 import { maxChunkBytes, S3ChunkSigner } from './s3-chunks.js';
-import { RefusedRequest, type Signed, signingKey } from './sigv4.js';
+import { ecdsaSigner, hmacSigner, RefusedRequest, type Signed, signingKey } from './sigv4.js';
 
 // The example of the S3 documentation ("Signature Calculations for the Authorization Header:
 // Transferring Payload in Multiple Chunks"): 66,560 bytes of "a" in a 64 KiB and a 1 KiB chunk,
 // after the seed signature of its request.
 const example: Signed = {
   signature: '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9',
-  signingKey: signingKey('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '20130524', 'us-east-1', 's3'),
+  algorithm: 'AWS4-HMAC-SHA256',
+  sign: hmacSigner('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '20130524', 'us-east-1', 's3'),
   amzDate: '20130524T000000Z',
   scope: '20130524/us-east-1/s3/aws4_request',
 };
@@ -65,7 +66,8 @@ test('signs the trailing headers after the final chunk', () => {
     final,
     createHash('sha256').update('x-amz-checksum-crc32:sOO8/Q==\n').digest('hex'),
   ].join('\n');
-  const expected = createHmac('sha256', example.signingKey).update(toSign).digest('hex');
+  const key = signingKey('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '20130524', 'us-east-1', 's3');
+  const expected = createHmac('sha256', key).update(toSign).digest('hex');
   assert.ok(out.endsWith(`0;chunk-signature=${final}\r\n${trailer(expected)}`), out.slice(-200));
   assert.ok(!out.includes(callerSignature));
 });
@@ -105,4 +107,74 @@ test('holds a chunk until it is complete', () => {
   const out = Buffer.concat(signer.push(Buffer.from(`${'a'.repeat(24)}\r\n`)));
   assert.equal(out.length, `400;chunk-signature=${callerSignature}\r\n`.length + 1024 + 2);
   assert.ok(!signer.done);
+});
+
+test('SigV4a: re-signs chunks and trailer with ECDSA, padded to 144 characters, chained as aws-c-auth builds them', () => {
+  // The key of the documentation's credentials, by the public point aws-c-auth's tests give for it.
+  const publicKey = createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: Buffer.from('18b7d04643359f6ec270dcbab8dce6d169d66ddc9778c75cfb08dfdb701637ab', 'hex').toString(
+        'base64url',
+      ),
+      y: Buffer.from('fa36b35e4fe67e3112261d2e17a956ef85b06e44712d2850bcd3c2161e9993f2', 'hex').toString(
+        'base64url',
+      ),
+    },
+    format: 'jwk',
+  });
+  const seed = `30${'1'.repeat(140)}`;
+  const signed: Signed = {
+    signature: seed,
+    algorithm: 'AWS4-ECDSA-P256-SHA256',
+    sign: ecdsaSigner('AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'),
+    amzDate: '20130524T000000Z',
+    scope: '20130524/s3/aws4_request',
+  };
+  const caller = `${'c'.repeat(142)}**`;
+  const trailer = (sig: string) =>
+    `first:1st\r\nsecond:2nd\r\nthird:3rd\r\nx-amz-trailer-signature:${sig}\r\n\r\n`;
+  const sent = body([65536, 1024], [caller, caller, caller], trailer(caller));
+  const signer = new S3ChunkSigner(signed, true);
+  const out = resign(signer, sent, 4096).toString('latin1');
+  assert.ok(signer.done);
+  assert.equal(out.length, sent.length);
+  assert.ok(!out.includes(caller));
+  const signatures = [...out.matchAll(/(?:chunk-signature=|x-amz-trailer-signature:)([0-9a-f*]+)\r\n/g)].map(
+    (m) => m[1]!,
+  );
+  assert.equal(signatures.length, 4);
+  // The strings to sign of aws-c-auth's SigV4a chunk test: the hashes of the two chunks, then of none,
+  // then of the trailing headers; each after the previous signature without its padding.
+  const hashes = [
+    'bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2f9f9c5a',
+    '2edc986847e209b4016e141a6dc8716d3207350f416969382d431539bf292e4a',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  ];
+  let previous = seed;
+  signatures.forEach((padded, i) => {
+    assert.equal(padded.length, 144);
+    const signature = padded.replace(/\*+$/, '');
+    const toSign =
+      i < 3
+        ? `AWS4-ECDSA-P256-SHA256-PAYLOAD\n20130524T000000Z\n20130524/s3/aws4_request\n${previous}\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n${hashes[i]}`
+        : `AWS4-ECDSA-P256-SHA256-TRAILER\n20130524T000000Z\n20130524/s3/aws4_request\n${previous}\n83d8f190334fb741bc8daf73c891689d320bd8017756bc730c540021ed48001f`;
+    assert.ok(
+      verify('sha256', Buffer.from(toSign), publicKey, Buffer.from(signature, 'hex')),
+      `signature ${i}`,
+    );
+    previous = signature;
+  });
+});
+
+test('SigV4a: a chunk signature of another width is refused (the body would change length)', () => {
+  const signer = new S3ChunkSigner(
+    { ...example, algorithm: 'AWS4-ECDSA-P256-SHA256', sign: ecdsaSigner('AKID', 'secret') },
+    false,
+  );
+  assert.throws(
+    () => signer.push(Buffer.from(`10;chunk-signature=${callerSignature}\r\n`)),
+    /chunk header that is not "<hex size>;chunk-signature=<signature of 144 characters>"/,
+  );
 });

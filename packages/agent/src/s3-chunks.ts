@@ -1,20 +1,24 @@
 // Re-signing an S3 upload whose body the caller signed chunk by chunk
-// (x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], the
-// aws-chunked encoding). Each chunk's signature chains to the one before it,
-// the first to the request's, so once the agent has re-signed the request every
-// chunk signature is replaced by one made with the agent's key. Signatures are
-// 64 hex digits either way: the body keeps its length, and Content-Length and
-// x-amz-decoded-content-length stay true. A chunk's signature comes before its
-// data, so each chunk is held until it is complete (at most `maxChunkBytes`).
+// (x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], or
+// STREAMING-AWS4-ECDSA-P256-SHA256-... for SigV4a; the aws-chunked encoding).
+// Each chunk's signature chains to the one before it, the first to the
+// request's, so once the agent has re-signed the request every chunk signature
+// is replaced by one made with the agent's key. Signatures have a fixed width
+// (64 hex digits; SigV4a's DER signatures padded with "*" to 144), so the body
+// keeps its length, and Content-Length and x-amz-decoded-content-length stay
+// true. A chunk's signature comes before its data, so each chunk is held until
+// it is complete (at most `maxChunkBytes`).
 import { createHash, type Hash } from 'node:crypto';
-import { hmac, RefusedRequest, type Signed, sha256 } from './sigv4.js';
+import { ecdsaAlgorithm, RefusedRequest, type Signed, sha256 } from './sigv4.js';
 
 /** The largest chunk held for signing (the SDKs send 64 KiB to 1 MiB). */
 export const maxChunkBytes = 8 * 1024 * 1024;
 /** A chunk header or trailer line longer than this is not aws-chunked. */
 const maxLineBytes = 4096;
 const emptyHash = sha256('');
-const chunkHeader = /^([0-9a-fA-F]{1,8});chunk-signature=[0-9a-f]{64}$/;
+const chunkHeader = /^([0-9a-fA-F]{1,8});chunk-signature=(.*)$/;
+/** A caller's signature as it stands in the body: hex digits, padded with "*" to `width`. */
+const signatureOf = (s: string, width: number) => s.length === width && /^[0-9a-f]+\**$/.test(s);
 const trailerSignatureName = 'x-amz-trailer-signature';
 const crlf = Buffer.from('\r\n');
 
@@ -33,6 +37,8 @@ export class S3ChunkSigner {
   /** Trailer lines as AWS signs them: `name:value\n`. */
   private trailers = '';
   private trailerSigned = false;
+  /** The width of every chunk and trailer signature in the body. */
+  private readonly width: number;
 
   constructor(
     private readonly signed: Signed,
@@ -40,6 +46,7 @@ export class S3ChunkSigner {
     private readonly withTrailer: boolean,
   ) {
     this.previous = signed.signature;
+    this.width = signed.algorithm === ecdsaAlgorithm ? 144 : 64;
   }
 
   /** The whole body has been read, the final chunk included. */
@@ -90,9 +97,9 @@ export class S3ChunkSigner {
   private onLine(line: string, out: Buffer[]) {
     if (this.state === 'header') {
       const m = chunkHeader.exec(line);
-      if (!m)
+      if (!m || !signatureOf(m[2]!, this.width))
         throw new RefusedRequest(
-          'the aws-chunked body has a chunk header that is not "<hex size>;chunk-signature=<signature>"',
+          `the aws-chunked body has a chunk header that is not "<hex size>;chunk-signature=<signature of ${this.width} characters>"`,
         );
       this.sizeText = m[1]!;
       this.size = Number.parseInt(this.sizeText, 16);
@@ -135,20 +142,32 @@ export class S3ChunkSigner {
       out.push(Buffer.from(`${line}\r\n`, 'latin1'));
       return;
     }
+    // Replaced in place, so the body keeps its length.
+    if (!signatureOf(line.slice(c + 1), this.width))
+      throw new RefusedRequest(
+        `the aws-chunked body has a trailer signature that is not ${this.width} characters`,
+      );
     this.trailerSigned = true;
-    const signature = this.chain('AWS4-HMAC-SHA256-TRAILER', sha256(this.trailers));
-    out.push(Buffer.from(`${trailerSignatureName}:${signature}\r\n`, 'latin1'));
+    const signature = this.chain('TRAILER', sha256(this.trailers));
+    out.push(Buffer.from(`${line.slice(0, c + 1)}${this.padded(signature)}\r\n`, 'latin1'));
   }
 
   /** The current chunk's header, with the agent's signature (which the next chunk chains to). */
   private chunkHead(): Buffer {
-    this.previous = this.chain('AWS4-HMAC-SHA256-PAYLOAD', emptyHash, this.hash.digest('hex'));
-    return Buffer.from(`${this.sizeText};chunk-signature=${this.previous}\r\n`, 'latin1');
+    this.previous = this.chain('PAYLOAD', emptyHash, this.hash.digest('hex'));
+    return Buffer.from(`${this.sizeText};chunk-signature=${this.padded(this.previous)}\r\n`, 'latin1');
   }
 
-  /** A signature in the chain: over the request's date and scope, the previous signature and `hashes`. */
-  private chain(algorithm: string, ...hashes: string[]): string {
-    const { amzDate, scope, signingKey } = this.signed;
-    return hmac(signingKey, [algorithm, amzDate, scope, this.previous, ...hashes].join('\n')).toString('hex');
+  /**
+   * A signature in the chain: over the request's date and scope, the previous signature
+   * (unpadded) and `hashes`.
+   */
+  private chain(kind: 'PAYLOAD' | 'TRAILER', ...hashes: string[]): string {
+    const { algorithm, amzDate, scope } = this.signed;
+    return this.signed.sign([`${algorithm}-${kind}`, amzDate, scope, this.previous, ...hashes].join('\n'));
+  }
+
+  private padded(signature: string): string {
+    return signature.padEnd(this.width, '*');
   }
 }

@@ -127,7 +127,7 @@ test('aws re-signs with the agent credentials, region and service from the calle
   s.close();
 });
 
-test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, signed chunks re-signed); SigV4a chunks are refused', () => {
+test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, signed chunks re-signed); others are refused', () => {
   const s = new Service({
     name: 'store',
     type: 'aws',
@@ -161,11 +161,65 @@ test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, si
     assert.equal(c.bodySigner !== undefined, String(given).startsWith('STREAMING-AWS4-HMAC'), given);
   }
   assert.throws(
-    () => s.authorize(put('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD')),
+    () => s.authorize(put('STREAMING-AWS4-RSA-PAYLOAD')),
     (e: Error) =>
-      e instanceof RefusedRequest && /cannot re-sign this payload; send an unsigned payload/.test(e.message),
+      e instanceof RefusedRequest &&
+      /STREAMING-AWS4-RSA-PAYLOAD: the agent re-signs requests and cannot re-sign this payload/.test(
+        e.message,
+      ),
   );
   s.close();
+});
+
+test('aws: a SigV4a caller is re-signed with SigV4a (scope without region, its region set, its chunks)', () => {
+  const config = (region?: string, url?: string) =>
+    new Service({
+      name: 'mrap',
+      type: 'aws',
+      ...(url ? { url } : {}),
+      credentials: {
+        type: 'aws',
+        accessKeyId: 'AKIDAGENT',
+        secretAccessKey: 'agent-secret',
+        region,
+        service: 's3',
+      },
+    });
+  const sigv4a = (headers: Record<string, string>): ForwardContext => ({
+    method: 'PUT',
+    path: '/key',
+    headers,
+    callerAuthorization:
+      'AWS4-ECDSA-P256-SHA256 Credential=PLACEHOLDER/20240101/s3/aws4_request, SignedHeaders=host;x-amz-region-set, Signature=30',
+  });
+  const mrap = config(undefined, 'https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com');
+  const c = sigv4a({
+    'x-amz-region-set': 'us-east-1, eu-west-1',
+    'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER',
+  });
+  const target = mrap.authorize(c) as { host: string };
+  assert.equal(target.host, 'mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com');
+  assert.match(
+    String(c.headers.authorization),
+    /^AWS4-ECDSA-P256-SHA256 Credential=AKIDAGENT\/\d{8}\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-region-set, Signature=30[0-9a-f]+$/,
+  );
+  assert.equal(c.headers['x-amz-region-set'], 'us-east-1,eu-west-1');
+  assert.ok(c.bodySigner, 'the signed chunks are re-signed');
+  // Without a region set the configured region is the set, and the host follows it.
+  const regional = config('eu-west-1');
+  const d = sigv4a({});
+  assert.equal((regional.authorize(d) as { host: string }).host, 's3.eu-west-1.amazonaws.com');
+  assert.equal(d.headers['x-amz-region-set'], 'eu-west-1');
+  assert.throws(
+    () => config().authorize(sigv4a({})),
+    /a SigV4a signature names no region to send to; configure the service's url/,
+  );
+  assert.throws(
+    () => regional.authorize(sigv4a({ 'x-amz-region-set': 'eu-west-1\r\nx: y' })),
+    (e: Error) =>
+      e instanceof RefusedRequest && /x-amz-region-set .* is not "\*" or a list of regions/.test(e.message),
+  );
+  for (const x of [mrap, regional]) x.close();
 });
 
 test('aws: a caller signature cannot point the agent at another host', () => {

@@ -10,7 +10,15 @@ import { inClusterConfig, type KubeTarget, loadKubeconfig } from './kubeconfig.j
 import { OriginPool } from './origin-pool.js';
 import { S3ChunkSigner } from './s3-chunks.js';
 import { isOneLine, secretFrom } from './secret-source.js';
-import { type AwsCredentials, credentialScope, s3PayloadHash, signV4, streamingSigned } from './sigv4.js';
+import {
+  type AwsCredentials,
+  credentialScope,
+  isSigV4a,
+  RefusedRequest,
+  s3PayloadHash,
+  signV4,
+  streamingSigned,
+} from './sigv4.js';
 
 export const builtinServiceTypes = ['kubernetes', 'jenkins', 'argocd', 'aws'];
 
@@ -175,11 +183,20 @@ export class Service {
         this.needsBody = awsService !== 's3';
         this.authorizeFn = (ctx, body) => {
           const scope = credentialScope(ctx.callerAuthorization);
+          const contentSha256 = oneHeader(ctx, 'x-amz-content-sha256');
+          // Signed as the caller signed: SigV4a is what multi-region endpoints accept.
+          const regionSet = isSigV4a(ctx.callerAuthorization, contentSha256)
+            ? regionSetOf(oneHeader(ctx, 'x-amz-region-set') ?? region ?? '*')
+            : undefined;
           const r = region ?? scope?.region;
           const s = awsService ?? scope?.service;
-          if (!r || !s)
+          if (!s || (!r && regionSet === undefined))
             throw new Error(
               `${what}: region and service are neither configured nor in the caller's signature`,
+            );
+          if (!r && !this.target)
+            throw new Error(
+              `${what}: a SigV4a signature names no region to send to; configure the service's url (or its region)`,
             );
           const target = this.target ?? parseTarget(`https://${s}.${r}.amazonaws.com`, what);
           const credentials: AwsCredentials = {
@@ -187,20 +204,20 @@ export class Service {
             secretAccessKey: secret.get(),
             sessionToken: session?.get(),
           };
-          const payload =
-            s === 's3' ? s3PayloadHash(oneHeader(ctx, 'x-amz-content-sha256')) : (body ?? 'UNSIGNED-PAYLOAD');
+          const payload = s === 's3' ? s3PayloadHash(contentSha256) : (body ?? 'UNSIGNED-PAYLOAD');
           const signed = signV4({
             method: ctx.method,
             host: target.host,
             path: target.basePath + ctx.path,
             headers: ctx.headers as Record<string, string>,
             body: payload,
-            region: r,
+            region: r ?? '',
             service: s,
             credentials,
+            regionSet,
           });
           const streaming = typeof payload === 'string' && streamingSigned.exec(payload);
-          if (streaming) ctx.bodySigner = new S3ChunkSigner(signed, streaming[1] !== undefined);
+          if (streaming) ctx.bodySigner = new S3ChunkSigner(signed, streaming[2] !== undefined);
           return target;
         };
         break;
@@ -252,6 +269,14 @@ export class Service {
   close() {
     this.pool.close();
   }
+}
+
+/** A SigV4a region set: "*" or region names separated by commas. */
+function regionSetOf(value: string): string {
+  const set = value.replace(/\s+/g, '');
+  if (!/^(\*|[a-z0-9-]+(,[a-z0-9-]+)*)$/.test(set))
+    throw new RefusedRequest(`x-amz-region-set ${JSON.stringify(value)} is not "*" or a list of regions`);
+  return set;
 }
 
 function oneHeader(ctx: ForwardContext, name: string): string | undefined {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { test } from 'node:test';
-import { canonicalPath, credentialScope, signV4 } from './sigv4.js';
+import { canonicalPath, credentialScope, ecdsaKey, sha256, signV4 } from './sigv4.js';
 
 test('matches the AWS documentation example (IAM ListUsers)', () => {
   const headers: Record<string, string> = {
@@ -49,4 +50,58 @@ test('canonical paths: resolved and encoded again for AWS services, encoded once
   for (const [path, canonical] of cases) assert.equal(canonicalPath(path, false), canonical, path);
   assert.equal(canonicalPath('/bucket/a%20b/../c', true), '/bucket/a%20b/../c');
   assert.equal(canonicalPath('/bucket/a b', true), '/bucket/a%20b');
+});
+
+test('SigV4a: derives the key aws-c-auth derives, and signs the canonical request with it', () => {
+  // The public point aws-c-auth's tests give for the documentation's credentials.
+  const jwk = createPublicKey(
+    ecdsaKey('AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'),
+  ).export({
+    format: 'jwk',
+  });
+  assert.equal(
+    Buffer.from(jwk.x!, 'base64url').toString('hex'),
+    '18b7d04643359f6ec270dcbab8dce6d169d66ddc9778c75cfb08dfdb701637ab',
+  );
+  assert.equal(
+    Buffer.from(jwk.y!, 'base64url').toString('hex'),
+    'fa36b35e4fe67e3112261d2e17a956ef85b06e44712d2850bcd3c2161e9993f2',
+  );
+  const headers: Record<string, string> = { 'x-amz-storage-class': 'REDUCED_REDUNDANCY' };
+  const signed = signV4({
+    method: 'PUT',
+    host: 's3.amazonaws.com',
+    path: '/examplebucket/chunkObject.txt',
+    headers,
+    body: 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+    region: '',
+    service: 's3',
+    regionSet: 'us-east-1',
+    credentials: {
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    },
+    now: new Date('2013-05-24T00:00:00Z'),
+  });
+  const canonical = [
+    'PUT',
+    '/examplebucket/chunkObject.txt',
+    '',
+    'host:s3.amazonaws.com',
+    'x-amz-content-sha256:STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+    'x-amz-date:20130524T000000Z',
+    'x-amz-region-set:us-east-1',
+    'x-amz-storage-class:REDUCED_REDUNDANCY',
+    '',
+    'host;x-amz-content-sha256;x-amz-date;x-amz-region-set;x-amz-storage-class',
+    'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+  ].join('\n');
+  const toSign = `AWS4-ECDSA-P256-SHA256\n20130524T000000Z\n20130524/s3/aws4_request\n${sha256(canonical)}`;
+  const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+  assert.ok(verify('sha256', Buffer.from(toSign), publicKey, Buffer.from(signed.signature, 'hex')));
+  assert.equal(
+    headers.authorization,
+    `AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-region-set;x-amz-storage-class, Signature=${signed.signature}`,
+  );
+  assert.deepEqual(credentialScope(headers.authorization), { region: undefined, service: 's3' });
 });

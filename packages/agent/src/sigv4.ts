@@ -1,6 +1,8 @@
 // AWS Signature Version 4: the agent re-signs requests with its own
 // credentials (the caller's signature, made with a placeholder key, is dropped).
-import { createHash, createHmac } from 'node:crypto';
+// SigV4a (ECDSA P-256, for multi-region endpoints) signs the same canonical
+// request with a key derived from the same secret.
+import { createECDH, createHash, createHmac, createPrivateKey, type KeyObject, sign } from 'node:crypto';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -63,13 +65,16 @@ function canonicalQuery(query: string): string {
     .join('&');
 }
 
+const hmacAlgorithm = 'AWS4-HMAC-SHA256';
+export const ecdsaAlgorithm = 'AWS4-ECDSA-P256-SHA256';
+
 /** An S3 body in aws-chunked encoding whose chunks the caller signed (re-signed by s3-chunks.ts). */
-export const streamingSigned = /^STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER)?$/;
+export const streamingSigned = /^STREAMING-(AWS4-HMAC-SHA256|AWS4-ECDSA-P256-SHA256)-PAYLOAD(-TRAILER)?$/;
 
 /**
  * The payload hash to sign an S3 request with, from the caller's x-amz-content-sha256: a hash of
  * the body, an unsigned payload (also aws-chunked with trailing checksums) or chunks signed with
- * SigV4 (re-signed on the way) is kept as it is. Chunks signed with SigV4a (ECDSA) are refused.
+ * SigV4 or SigV4a (re-signed on the way) is kept as it is.
  */
 export function s3PayloadHash(callerValue: string | undefined): string {
   if (callerValue === undefined) return 'UNSIGNED-PAYLOAD';
@@ -81,21 +86,33 @@ export function s3PayloadHash(callerValue: string | undefined): string {
   )
     return callerValue;
   throw new RefusedRequest(
-    `x-amz-content-sha256 ${callerValue}: the agent re-signs requests with SigV4 and cannot re-sign this payload; send an unsigned payload or chunks signed with SigV4`,
+    `x-amz-content-sha256 ${callerValue}: the agent re-signs requests and cannot re-sign this payload; send a payload hash, an unsigned payload or signed chunks`,
   );
 }
 
 /** A request the agent will not forward as it is: answered 400 with this message. */
 export class RefusedRequest extends Error {}
 
-/** Region and service from a caller's SigV4 Authorization header, when it has one. */
+/**
+ * Region and service from a caller's Authorization header, when it has one; SigV4a scopes have
+ * no region (the x-amz-region-set header names the regions).
+ */
 export function credentialScope(
   authorization: string | undefined,
-): { region: string; service: string } | undefined {
+): { region?: string; service: string } | undefined {
   // Names only: they become the host the agent connects to (a "#", "?" or ":" would point it anywhere).
   const m =
-    authorization && /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(authorization);
-  return m ? { region: m[1]!, service: m[2]! } : undefined;
+    authorization &&
+    /Credential=[^/]+\/\d{8}\/(?:([a-z0-9-]+)\/)?([a-z0-9-]+)\/aws4_request/.exec(authorization);
+  return m ? { region: m[1], service: m[2]! } : undefined;
+}
+
+/** Signed with SigV4a: by the caller's Authorization header or its signed chunks. */
+export function isSigV4a(authorization: string | undefined, contentSha256: string | undefined): boolean {
+  return (
+    authorization?.startsWith(ecdsaAlgorithm) === true ||
+    contentSha256?.startsWith(`STREAMING-${ecdsaAlgorithm}`) === true
+  );
 }
 
 /** The key SigV4 signs with for one day (YYYYMMDD), region and service. */
@@ -103,12 +120,66 @@ export function signingKey(secretAccessKey: string, date: string, region: string
   return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
 }
 
+/** P-256's group order less 2: a derived scalar must not exceed it (then 1 is added). */
+const p256OrderMinus2 = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551') - 2n;
+const ecdsaKeys = new Map<string, KeyObject>();
+
+/**
+ * The SigV4a key of a pair of credentials: HMAC-SHA256 in counter mode (NIST SP 800-108) over
+ * the access key id, keyed with "AWS4A" + secret, until the result is a valid P-256 scalar.
+ */
+export function ecdsaKey(accessKeyId: string, secretAccessKey: string): KeyObject {
+  const cacheKey = `${accessKeyId}\n${secretAccessKey}`;
+  const cached = ecdsaKeys.get(cacheKey);
+  if (cached) return cached;
+  for (let counter = 1; counter <= 254; counter++) {
+    const input = Buffer.concat([
+      Buffer.from([0, 0, 0, 1]),
+      Buffer.from(`${ecdsaAlgorithm}\0${accessKeyId}`, 'latin1'),
+      Buffer.from([counter, 0, 0, 1, 0]),
+    ]);
+    const candidate = BigInt(
+      `0x${createHmac('sha256', `AWS4A${secretAccessKey}`).update(input).digest('hex')}`,
+    );
+    if (candidate > p256OrderMinus2) continue;
+    const d = Buffer.from((candidate + 1n).toString(16).padStart(64, '0'), 'hex');
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(d);
+    const pub = ecdh.getPublicKey();
+    const b64 = (b: Buffer) => b.toString('base64url');
+    const key = createPrivateKey({
+      key: { kty: 'EC', crv: 'P-256', d: b64(d), x: b64(pub.subarray(1, 33)), y: b64(pub.subarray(33)) },
+      format: 'jwk',
+    });
+    // Rotated secrets make new keys; the few services of an agent need a handful.
+    if (ecdsaKeys.size >= 16) ecdsaKeys.delete(ecdsaKeys.keys().next().value!);
+    ecdsaKeys.set(cacheKey, key);
+    return key;
+  }
+  throw new Error('no SigV4a key can be derived from these credentials');
+}
+
+/** SigV4 signatures (hex HMAC) for one day (YYYYMMDD), region and service. */
+export function hmacSigner(secretAccessKey: string, date: string, region: string, service: string) {
+  const key = signingKey(secretAccessKey, date, region, service);
+  return (toSign: string) => hmac(key, toSign).toString('hex');
+}
+
+/** SigV4a signatures (hex DER ECDSA over SHA-256). */
+export function ecdsaSigner(accessKeyId: string, secretAccessKey: string) {
+  const key = ecdsaKey(accessKeyId, secretAccessKey);
+  return (toSign: string) => sign('sha256', Buffer.from(toSign, 'latin1'), key).toString('hex');
+}
+
 /** What a signature was made with: the body's chunks of an S3 streaming upload chain to it. */
 export interface Signed {
   signature: string;
-  signingKey: Buffer;
+  /** AWS4-HMAC-SHA256 or AWS4-ECDSA-P256-SHA256. */
+  algorithm: string;
   amzDate: string;
   scope: string;
+  /** Signs a string to sign with the request's key: hex HMAC (SigV4) or hex DER ECDSA (SigV4a). */
+  sign(toSign: string): string;
 }
 
 /**
@@ -126,6 +197,8 @@ export function signV4(opts: {
   region: string;
   service: string;
   credentials: AwsCredentials;
+  /** Sign with SigV4a for this x-amz-region-set ("*", or regions separated by commas). */
+  regionSet?: string;
   now?: Date;
 }): Signed {
   const h = opts.headers;
@@ -139,6 +212,9 @@ export function signV4(opts: {
   if (opts.credentials.sessionToken) h['x-amz-security-token'] = opts.credentials.sessionToken;
   const s3 = opts.service === 's3';
   if (s3) h['x-amz-content-sha256'] = payloadHash;
+  const ecdsa = opts.regionSet !== undefined;
+  if (ecdsa) h['x-amz-region-set'] = opts.regionSet;
+  else delete h['x-amz-region-set'];
   const signed = Object.keys(h)
     .map((k) => k.toLowerCase())
     .filter((k) => k === 'host' || k === 'content-type' || k.startsWith('x-amz-'))
@@ -161,10 +237,15 @@ export function signV4(opts: {
     signed.join(';'),
     payloadHash,
   ].join('\n');
-  const scope = `${date}/${opts.region}/${opts.service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const kSigning = signingKey(opts.credentials.secretAccessKey, date, opts.region, opts.service);
-  const signature = hmac(kSigning, toSign).toString('hex');
-  h.authorization = `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
-  return { signature, signingKey: kSigning, amzDate, scope };
+  const { accessKeyId, secretAccessKey } = opts.credentials;
+  const algorithm = ecdsa ? ecdsaAlgorithm : hmacAlgorithm;
+  const scope = ecdsa
+    ? `${date}/${opts.service}/aws4_request`
+    : `${date}/${opts.region}/${opts.service}/aws4_request`;
+  const signWith = ecdsa
+    ? ecdsaSigner(accessKeyId, secretAccessKey)
+    : hmacSigner(secretAccessKey, date, opts.region, opts.service);
+  const signature = signWith([algorithm, amzDate, scope, sha256(canonical)].join('\n'));
+  h.authorization = `${algorithm} Credential=${accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+  return { signature, algorithm, amzDate, scope, sign: signWith };
 }
