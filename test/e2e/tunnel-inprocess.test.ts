@@ -391,6 +391,25 @@ test('HTTPS services are verified with their CA; AWS requests are re-signed by t
     auth,
     /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/ec2\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
   );
+  // A caller that signs with SigV4a (authenticated by its certificate, its own Authorization the
+  // SDK's signature) is signed again with SigV4a, for the regions it named.
+  const c = await issueServiceCertificate(deps, { agent: 'edge-1', serviceType: 'aws', serviceName: 'acct' });
+  const r3 = await call(svc('/'), {
+    ca: ca.certPem,
+    cert: c.certificate,
+    key: c.key,
+    headers: {
+      authorization:
+        'AWS4-ECDSA-P256-SHA256 Credential=PLACEHOLDER/20240101/ec2/aws4_request, SignedHeaders=host;x-amz-date;x-amz-region-set, Signature=3045',
+      'x-amz-region-set': 'eu-west-1,eu-central-1',
+    },
+  });
+  assert.equal(r3.status, 200);
+  assert.match(
+    JSON.parse(r3.body.toString()).auth,
+    /^AWS4-ECDSA-P256-SHA256 Credential=AKIDAGENT\/\d{8}\/ec2\/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-region-set[a-z0-9;-]*, Signature=30[0-9a-f]+$/,
+  );
+  assert.equal(seen.at(-1)!['x-amz-region-set'], 'eu-west-1,eu-central-1');
 });
 
 test('HTTP/2 callers: one connection, a stream per request, each authenticated and relayed on its own', async () => {

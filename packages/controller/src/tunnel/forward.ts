@@ -98,8 +98,8 @@ export function requestHeadText(
   }
   text += `x-forwarded-for: ${xff ? `${xff}, ` : ''}${forwardedFor}\r\nx-forwarded-proto: https\r\n`;
   if (host) text += `x-forwarded-host: ${host}\r\n`;
-  // AWS callers sign with a placeholder key; the agent reads region and service from it and re-signs.
-  if (target.serviceType === 'aws' && authz?.startsWith('AWS4-HMAC-SHA256 '))
+  // AWS callers sign with a placeholder key; the agent reads algorithm, region and service from it and re-signs.
+  if (target.serviceType === 'aws' && /^AWS4-(HMAC-SHA256|ECDSA-P256-SHA256) /.test(authz ?? ''))
     text += `skyway-caller-authorization: ${authz}\r\n`;
   return `${text}\r\n`;
 }
