@@ -171,6 +171,42 @@ test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, si
   s.close();
 });
 
+test('aws: a presigned URL is signed again in headers, its signature taken out of the query', () => {
+  const s = new Service({
+    name: 'store',
+    type: 'aws',
+    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
+  });
+  const c: ForwardContext = {
+    method: 'GET',
+    path: '/bucket/a%20b?versionId=3&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=PLACEHOLDER%2F20240101%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=abc&x-id=GetObject',
+    headers: {},
+  };
+  assert.equal((s.authorize(c) as { host: string }).host, 's3.eu-west-1.amazonaws.com');
+  assert.equal(c.path, '/bucket/a%20b?versionId=3&x-id=GetObject');
+  assert.match(
+    String(c.headers.authorization),
+    /^AWS4-HMAC-SHA256 Credential=AKIDAGENT\/\d{8}\/eu-west-1\/s3\//,
+  );
+  // SigV4a: the region set comes from the query too.
+  const d: ForwardContext = {
+    method: 'GET',
+    path: '/key?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Credential=P%2F20240101%2Fs3%2Faws4_request&X-Amz-Region-Set=us-east-1%2Cus-west-2&X-Amz-Signature=30',
+    headers: {},
+  };
+  const mrap = new Service({
+    name: 'mrap',
+    type: 'aws',
+    url: 'https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com',
+    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
+  });
+  mrap.authorize(d);
+  assert.equal(d.path, '/key');
+  assert.equal(d.headers['x-amz-region-set'], 'us-east-1,us-west-2');
+  assert.match(String(d.headers.authorization), /^AWS4-ECDSA-P256-SHA256 Credential=AKIDAGENT\/\d{8}\/s3\//);
+  for (const x of [s, mrap]) x.close();
+});
+
 test('aws: a SigV4a caller is re-signed with SigV4a (scope without region, its region set, its chunks)', () => {
   const config = (region?: string, url?: string) =>
     new Service({

@@ -14,6 +14,7 @@ import {
   type AwsCredentials,
   credentialScope,
   isSigV4a,
+  queryAuth,
   RefusedRequest,
   s3PayloadHash,
   signV4,
@@ -182,11 +183,15 @@ export class Service {
         const awsService = creds.service as string | undefined;
         this.needsBody = awsService !== 's3';
         this.authorizeFn = (ctx, body) => {
-          const scope = credentialScope(ctx.callerAuthorization);
+          // A presigned URL is signed again like any request, in headers.
+          const presigned = queryAuth(ctx.path);
+          if (presigned) ctx.path = presigned.path;
+          const callerAuthorization = ctx.callerAuthorization ?? presigned?.authorization;
+          const scope = credentialScope(callerAuthorization);
           const contentSha256 = oneHeader(ctx, 'x-amz-content-sha256');
           // Signed as the caller signed: SigV4a is what multi-region endpoints accept.
-          const regionSet = isSigV4a(ctx.callerAuthorization, contentSha256)
-            ? regionSetOf(oneHeader(ctx, 'x-amz-region-set') ?? region ?? '*')
+          const regionSet = isSigV4a(callerAuthorization, contentSha256)
+            ? regionSetOf(oneHeader(ctx, 'x-amz-region-set') ?? presigned?.regionSet ?? region ?? '*')
             : undefined;
           const r = region ?? scope?.region;
           const s = awsService ?? scope?.service;

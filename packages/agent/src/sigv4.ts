@@ -107,6 +107,46 @@ export function credentialScope(
   return m ? { region: m[1], service: m[2]! } : undefined;
 }
 
+/** The query parameters that carry a presigned URL's signature. */
+const queryAuthParams = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+  'X-Amz-Region-Set',
+]);
+
+/**
+ * A presigned URL's signature: the path without its parameters (AWS refuses a request signed in
+ * the query and in the Authorization header the agent adds), and what they said, as the
+ * Authorization header would say it, and the region set.
+ */
+export function queryAuth(
+  path: string,
+): { path: string; authorization?: string; regionSet?: string } | undefined {
+  const q = path.indexOf('?');
+  if (q < 0) return undefined;
+  const kept: string[] = [];
+  const found = new Map<string, string>();
+  for (const p of path.slice(q + 1).split('&')) {
+    const i = p.indexOf('=');
+    const name = i < 0 ? p : p.slice(0, i);
+    if (queryAuthParams.has(name)) found.set(name, safeDecode(i < 0 ? '' : p.slice(i + 1)));
+    else kept.push(p);
+  }
+  if (found.size === 0) return undefined;
+  const rest = kept.join('&');
+  const credential = found.get('X-Amz-Credential');
+  return {
+    path: path.slice(0, q) + (rest ? `?${rest}` : ''),
+    authorization: credential && `${found.get('X-Amz-Algorithm') ?? hmacAlgorithm} Credential=${credential}`,
+    regionSet: found.get('X-Amz-Region-Set'),
+  };
+}
+
 /** Signed with SigV4a: by the caller's Authorization header or its signed chunks. */
 export function isSigV4a(authorization: string | undefined, contentSha256: string | undefined): boolean {
   return (
