@@ -104,12 +104,22 @@ test('kubernetes from a kubeconfig: server, token file', async () => {
   }
 });
 
-test('aws re-signs with the agent credentials, region and service from the caller signature', () => {
-  const s = new Service({
-    name: 'acct',
+/** An aws service signing with the agent's test credentials (AKIDAGENT). */
+const awsService = (
+  name: string,
+  opts: { url?: string; region?: string; service?: string; sessionToken?: string } = {},
+) => {
+  const { url, ...creds } = opts;
+  return new Service({
+    name,
     type: 'aws',
-    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
+    ...(url ? { url } : {}),
+    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret', ...creds },
   });
+};
+
+test('aws re-signs with the agent credentials, region and service from the caller signature', () => {
+  const s = awsService('acct');
   const c: ForwardContext = {
     method: 'POST',
     path: '/',
@@ -128,17 +138,7 @@ test('aws re-signs with the agent credentials, region and service from the calle
 });
 
 test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, signed chunks re-signed); others are refused', () => {
-  const s = new Service({
-    name: 'store',
-    type: 'aws',
-    credentials: {
-      type: 'aws',
-      accessKeyId: 'AKIDAGENT',
-      secretAccessKey: 'agent-secret',
-      region: 'eu-west-1',
-      service: 's3',
-    },
-  });
+  const s = awsService('store', { region: 'eu-west-1', service: 's3' });
   const put = (sha: string | undefined): ForwardContext => ({
     method: 'PUT',
     path: '/bucket/key',
@@ -172,11 +172,7 @@ test('aws s3: the caller payload hash is kept (unsigned, hashed, aws-chunked, si
 });
 
 test('aws: a presigned URL is signed again in headers, its signature taken out of the query', () => {
-  const s = new Service({
-    name: 'store',
-    type: 'aws',
-    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
-  });
+  const s = awsService('store');
   const c: ForwardContext = {
     method: 'GET',
     path: '/bucket/a%20b?versionId=3&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=PLACEHOLDER%2F20240101%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=abc&x-id=GetObject',
@@ -194,12 +190,7 @@ test('aws: a presigned URL is signed again in headers, its signature taken out o
     path: '/key?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Credential=P%2F20240101%2Fs3%2Faws4_request&X-Amz-Region-Set=us-east-1%2Cus-west-2&X-Amz-Signature=30',
     headers: {},
   };
-  const mrap = new Service({
-    name: 'mrap',
-    type: 'aws',
-    url: 'https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com',
-    credentials: { type: 'aws', accessKeyId: 'AKIDAGENT', secretAccessKey: 'agent-secret' },
-  });
+  const mrap = awsService('mrap', { url: 'https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com' });
   mrap.authorize(d);
   assert.equal(d.path, '/key');
   assert.equal(d.headers['x-amz-region-set'], 'us-east-1,us-west-2');
@@ -208,19 +199,7 @@ test('aws: a presigned URL is signed again in headers, its signature taken out o
 });
 
 test('aws: a SigV4a caller is re-signed with SigV4a (scope without region, its region set, its chunks)', () => {
-  const config = (region?: string, url?: string) =>
-    new Service({
-      name: 'mrap',
-      type: 'aws',
-      ...(url ? { url } : {}),
-      credentials: {
-        type: 'aws',
-        accessKeyId: 'AKIDAGENT',
-        secretAccessKey: 'agent-secret',
-        region,
-        service: 's3',
-      },
-    });
+  const config = (region?: string, url?: string) => awsService('mrap', { region, url, service: 's3' });
   const sigv4a = (headers: Record<string, string>): ForwardContext => ({
     method: 'PUT',
     path: '/key',
@@ -259,16 +238,7 @@ test('aws: a SigV4a caller is re-signed with SigV4a (scope without region, its r
 });
 
 test('aws: a caller signature cannot point the agent at another host', () => {
-  const s = new Service({
-    name: 'acct',
-    type: 'aws',
-    credentials: {
-      type: 'aws',
-      accessKeyId: 'AKIDAGENT',
-      secretAccessKey: 'agent-secret',
-      sessionToken: 'st',
-    },
-  });
+  const s = awsService('acct', { sessionToken: 'st' });
   for (const service of ['10.0.0.5:8443?', 'attacker.example#', 'x@attacker.example']) {
     const c: ForwardContext = {
       method: 'GET',
