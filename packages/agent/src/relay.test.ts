@@ -91,6 +91,28 @@ async function tunnel(cfg: ServiceConfig, setup?: (svc: Service) => void) {
   };
 }
 
+/**
+ * Runs `run` with an origin (each connection handed to `onConn`) and a tunnel to the service
+ * `cfg` describes at the origin's url; closes both after, whatever `run` does.
+ */
+async function withTunnel<T>(
+  cfg: (url: string) => ServiceConfig,
+  run: (t: Awaited<ReturnType<typeof tunnel>>, o: Awaited<ReturnType<typeof origin>>) => Promise<T>,
+  onConn?: Parameters<typeof origin>[0],
+): Promise<T> {
+  const o = await origin(onConn);
+  const t = await tunnel(cfg(o.url));
+  try {
+    return await run(t, o);
+  } finally {
+    t.close();
+    o.close();
+  }
+}
+
+/** A plain service at `url`, no credentials added. */
+const webService = (url: string): ServiceConfig => ({ name: 'web', type: 'x-web', url });
+
 const until = async (what: () => boolean, ms = 2_000) => {
   const end = Date.now() + ms;
   while (!what()) {
@@ -102,7 +124,7 @@ const until = async (what: () => boolean, ms = 2_000) => {
 test('a service connection that cannot be opened is a 502, not a crash of the agent', {
   timeout: 10_000,
 }, async () => {
-  const t = await tunnel({ name: 'web', type: 'x-web', url: 'http://127.0.0.1:1' }, (svc) => {
+  const t = await tunnel(webService('http://127.0.0.1:1'), (svc) => {
     // As tls.connect does for an unreadable client key (e.g. an encrypted one in a kubeconfig).
     svc.connect = () => {
       throw new Error('error:1E08010C:DECODER routines::unsupported');
@@ -121,9 +143,7 @@ test('a service connection that cannot be opened is a 502, not a crash of the ag
 test('keeps the caller HTTP version (an HTTP/1.0 caller cannot read a chunked response)', {
   timeout: 10_000,
 }, async () => {
-  const o = await origin();
-  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
-  try {
+  await withTunnel(webService, async (t, o) => {
     const s = t.open();
     s.stream.write(frame(frameHead, 'GET /a HTTP/1.0\r\nx-one: 1\r\n\r\n'));
     s.stream.write(frame(frameEnd));
@@ -131,41 +151,36 @@ test('keeps the caller HTTP version (an HTTP/1.0 caller cannot read a chunked re
     assert.match(o.received(), /^GET \/a HTTP\/1\.0\r\n/);
     s.stream.end(frame(frameClose, Buffer.from([0])));
     await s.closed;
-  } finally {
-    t.close();
-    o.close();
-  }
+  });
 });
 
 test('refuses requests that would turn the credentials the agent adds against it', {
   timeout: 10_000,
 }, async () => {
-  const o = await origin();
-  const t = await tunnel({
-    name: 'web',
-    type: 'x-web',
-    url: o.url,
-    credentials: { type: 'bearer', token: 'agent-secret' },
-  });
-  try {
-    for (const [line, status] of [
-      // Absolute-form would override the Host the service routes by; CONNECT would tunnel anywhere.
-      ['GET http://other.internal/ HTTP/1.1', 400],
-      ['CONNECT db.internal:5432 HTTP/1.1', 400],
-      // The service would echo the request, the added credentials included.
-      ['TRACE / HTTP/1.1', 405],
-    ] as const) {
-      const s = t.open();
-      s.stream.end(frame(frameHead, `${line}\r\nhost: x\r\n\r\n`));
-      await s.closed;
-      assert.match(s.response(), new RegExp(`^HTTP/1\\.1 ${status} `));
-      assert.ok(!s.response().includes('agent-secret'));
-    }
-    assert.equal(o.conns.length, 0);
-  } finally {
-    t.close();
-    o.close();
-  }
+  await withTunnel(
+    (url) => ({
+      name: 'web',
+      type: 'x-web',
+      url,
+      credentials: { type: 'bearer', token: 'agent-secret' },
+    }),
+    async (t, o) => {
+      for (const [line, status] of [
+        // Absolute-form would override the Host the service routes by; CONNECT would tunnel anywhere.
+        ['GET http://other.internal/ HTTP/1.1', 400],
+        ['CONNECT db.internal:5432 HTTP/1.1', 400],
+        // The service would echo the request, the added credentials included.
+        ['TRACE / HTTP/1.1', 405],
+      ] as const) {
+        const s = t.open();
+        s.stream.end(frame(frameHead, `${line}\r\nhost: x\r\n\r\n`));
+        await s.closed;
+        assert.match(s.response(), new RegExp(`^HTTP/1\\.1 ${status} `));
+        assert.ok(!s.response().includes('agent-secret'));
+      }
+      assert.equal(o.conns.length, 0);
+    },
+  );
 });
 
 const s3Service = (url: string): ServiceConfig => ({
@@ -186,9 +201,7 @@ const s3Service = (url: string): ServiceConfig => ({
  * frames that split chunk headers and data anywhere; returns the head and body the service got.
  */
 async function signedChunkUpload(algorithm: string, callerSig: string, extraHead = '') {
-  const o = await origin();
-  const t = await tunnel(s3Service(o.url));
-  try {
+  return withTunnel(s3Service, async (t, o) => {
     const data = Buffer.alloc(70_000, 'z');
     const chunks = `10000;chunk-signature=${callerSig}\r\n${data.toString('latin1', 0, 65536)}\r\n${(70_000 - 65536).toString(16)};chunk-signature=${callerSig}\r\n${data.toString('latin1', 65536)}\r\n0;chunk-signature=${callerSig}\r\n\r\n`;
     const s = t.open();
@@ -214,10 +227,7 @@ async function signedChunkUpload(algorithm: string, callerSig: string, extraHead
     await s.closed;
     const amzDate = /x-amz-date: (\d{8}T\d{6}Z)/.exec(head)![1]!;
     return { head, sent, amzDate };
-  } finally {
-    t.close();
-    o.close();
-  }
+  });
 }
 
 test('an S3 upload with chunks the caller signed reaches the service with every chunk re-signed by the agent', {
@@ -278,11 +288,9 @@ test('a SigV4a upload is signed with SigV4a: request and chunks verify with the 
 });
 
 test('S3 chunks that cannot be re-signed are answered 400 saying why', { timeout: 10_000 }, async () => {
-  const o = await origin();
-  const t = await tunnel(s3Service(o.url));
-  const put = (sha: string, length: number) =>
-    `PUT /bucket/key HTTP/1.1\r\nx-amz-content-sha256: ${sha}\r\ncontent-length: ${length}\r\n\r\n`;
-  try {
+  await withTunnel(s3Service, async (t, o) => {
+    const put = (sha: string, length: number) =>
+      `PUT /bucket/key HTTP/1.1\r\nx-amz-content-sha256: ${sha}\r\ncontent-length: ${length}\r\n\r\n`;
     for (const [head, bodyBytes, message] of [
       // A payload signing the agent does not know. Nothing reaches the service.
       [put('STREAMING-AWS4-RSA-PAYLOAD', 0), '', /cannot re-sign this payload/],
@@ -299,76 +307,70 @@ test('S3 chunks that cannot be re-signed are answered 400 saying why', { timeout
       assert.match(decodeURIComponent(/skyway-error: (.*)\r\n/.exec(s.response())![1]!), message);
     }
     assert.ok(!o.received().includes('RSA'));
-  } finally {
-    t.close();
-    o.close();
-  }
+  });
 });
 
 test('a signed body over the limit is answered 413 once, and nothing later on the stream is forwarded', {
   timeout: 10_000,
 }, async () => {
-  const o = await origin();
-  const t = await tunnel({
-    name: 'acct',
-    type: 'aws',
-    url: o.url,
-    credentials: {
+  await withTunnel(
+    (url) => ({
+      name: 'acct',
       type: 'aws',
-      accessKeyId: 'AKID',
-      secretAccessKey: 'secret',
-      region: 'eu-west-1',
-      service: 'ec2',
+      url,
+      credentials: {
+        type: 'aws',
+        accessKeyId: 'AKID',
+        secretAccessKey: 'secret',
+        region: 'eu-west-1',
+        service: 'ec2',
+      },
+    }),
+    async (t, o) => {
+      const s = t.open();
+      const size = 17 * 1024 * 1024;
+      s.stream.write(frame(frameHead, `POST / HTTP/1.1\r\ncontent-length: ${size}\r\n\r\n`));
+      const mib = Buffer.alloc(1024 * 1024, 'a');
+      for (let i = 0; i < 17; i++) s.stream.write(frame(frameBody, mib));
+      s.stream.write(frame(frameEnd));
+      s.stream.write(frame(frameHead, 'GET /?Action=DescribeVpcs HTTP/1.1\r\n\r\n'));
+      s.stream.write(frame(frameEnd));
+      await until(() => s.response().includes('\r\n\r\n'));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(s.response(), /^HTTP\/1\.1 413 /);
+      // Neither the truncated body nor the next request reached the service.
+      assert.equal(o.conns.length, 0);
+      s.stream.end(frame(frameClose, Buffer.from([0])));
+      await s.closed;
+      assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+      assert.equal(t.stats.for('aws/acct').errors, 1);
     },
-  });
-  try {
-    const s = t.open();
-    const size = 17 * 1024 * 1024;
-    s.stream.write(frame(frameHead, `POST / HTTP/1.1\r\ncontent-length: ${size}\r\n\r\n`));
-    const mib = Buffer.alloc(1024 * 1024, 'a');
-    for (let i = 0; i < 17; i++) s.stream.write(frame(frameBody, mib));
-    s.stream.write(frame(frameEnd));
-    s.stream.write(frame(frameHead, 'GET /?Action=DescribeVpcs HTTP/1.1\r\n\r\n'));
-    s.stream.write(frame(frameEnd));
-    await until(() => s.response().includes('\r\n\r\n'));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.match(s.response(), /^HTTP\/1\.1 413 /);
-    // Neither the truncated body nor the next request reached the service.
-    assert.equal(o.conns.length, 0);
-    s.stream.end(frame(frameClose, Buffer.from([0])));
-    await s.closed;
-    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
-    assert.equal(t.stats.for('aws/acct').errors, 1);
-  } finally {
-    t.close();
-    o.close();
-  }
+  );
 });
 
 test('a stream held back for a slow service is read again when the service goes away', {
   timeout: 10_000,
 }, async () => {
   // The service never reads, so the request body backs up and the relay stops reading its stream.
-  const o = await origin((sock) => sock.pause());
-  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
-  try {
-    const s = t.open();
-    s.stream.write(frame(frameHead, 'POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n'));
-    const mib = Buffer.alloc(1024 * 1024, 'a');
-    for (let i = 0; i < 64; i++) s.stream.write(frame(frameBody, mib));
-    await until(() => o.conns.length === 1);
-    await new Promise((r) => setTimeout(r, 200));
-    o.conns[0]!.sock.destroy();
-    // The controller's CLOSE (and end of stream) must still be read, or only a reset ends the stream.
-    s.stream.end(frame(frameClose, Buffer.from([0])));
-    const timer = setTimeout(() => s.stream.close(http2.constants.NGHTTP2_CANCEL), 3_000);
-    await s.closed;
-    clearTimeout(timer);
-    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
-  } finally {
-    t.close();
-    o.close();
-  }
+  await withTunnel(
+    webService,
+    async (t, o) => {
+      const s = t.open();
+      s.stream.write(frame(frameHead, 'POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n'));
+      const mib = Buffer.alloc(1024 * 1024, 'a');
+      for (let i = 0; i < 64; i++) s.stream.write(frame(frameBody, mib));
+      await until(() => o.conns.length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      o.conns[0]!.sock.destroy();
+      // The controller's CLOSE (and end of stream) must still be read, or only a reset ends the stream.
+      s.stream.end(frame(frameClose, Buffer.from([0])));
+      const timer = setTimeout(() => s.stream.close(http2.constants.NGHTTP2_CANCEL), 3_000);
+      await s.closed;
+      clearTimeout(timer);
+      assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    },
+    (sock) => sock.pause(),
+  );
 });
 
 test('a request for another host than the open service connection waits for its answer to finish, then goes there', {
@@ -419,30 +421,29 @@ test('a request for another host than the open service connection waits for its 
 test('a service connection reset in the middle of an answer resets the stream (the cut answer does not end as if complete)', {
   timeout: 10_000,
 }, async () => {
-  const o = await origin((sock, received) => {
-    sock.on('data', () => {
-      if (!received().includes('\r\n\r\n')) return;
-      // No length: the body would run to the close, so only a reset tells it was cut.
-      sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npartial');
-      setTimeout(() => sock.resetAndDestroy(), 50);
-    });
-  });
-  const t = await tunnel({ name: 'web', type: 'x-web', url: o.url });
-  try {
-    const s = t.open();
-    // The controller takes an end of the stream (END_STREAM) for the end of a close-delimited answer.
-    let ended = false;
-    s.stream.on('end', () => {
-      ended = true;
-    });
-    s.stream.write(frame(frameHead, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
-    s.stream.write(frame(frameEnd));
-    await s.closed;
-    assert.match(s.response(), /partial$/);
-    assert.equal(ended, false);
-    assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
-  } finally {
-    t.close();
-    o.close();
-  }
+  await withTunnel(
+    webService,
+    async (t) => {
+      const s = t.open();
+      // The controller takes an end of the stream (END_STREAM) for the end of a close-delimited answer.
+      let ended = false;
+      s.stream.on('end', () => {
+        ended = true;
+      });
+      s.stream.write(frame(frameHead, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+      s.stream.write(frame(frameEnd));
+      await s.closed;
+      assert.match(s.response(), /partial$/);
+      assert.equal(ended, false);
+      assert.equal(s.stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
+    },
+    (sock, received) => {
+      sock.on('data', () => {
+        if (!received().includes('\r\n\r\n')) return;
+        // No length: the body would run to the close, so only a reset tells it was cut.
+        sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npartial');
+        setTimeout(() => sock.resetAndDestroy(), 50);
+      });
+    },
+  );
 });
