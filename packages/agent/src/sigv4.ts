@@ -69,7 +69,9 @@ const hmacAlgorithm = 'AWS4-HMAC-SHA256';
 export const ecdsaAlgorithm = 'AWS4-ECDSA-P256-SHA256';
 
 /** An S3 body in aws-chunked encoding whose chunks the caller signed (re-signed by s3-chunks.ts). */
-export const streamingSigned = /^STREAMING-(AWS4-HMAC-SHA256|AWS4-ECDSA-P256-SHA256)-PAYLOAD(-TRAILER)?$/;
+export const streamingSigned = new RegExp(
+  `^STREAMING-(${hmacAlgorithm}|${ecdsaAlgorithm})-PAYLOAD(-TRAILER)?$`,
+);
 
 /**
  * The payload hash to sign an S3 request with, from the caller's x-amz-content-sha256: a hash of

@@ -1,7 +1,7 @@
 // What every caller on the service port shares, whichever HTTP version it
-// speaks: the request head the agent receives (the caller's credentials removed, X-Forwarded-*
-// added), opening a tunnel stream to a live connection of the target agent,
-// ending one without a reset, and the error answers.
+// speaks: the request head the agent receives (the caller's credentials
+// removed, X-Forwarded-* added), opening a tunnel stream to a live connection
+// of the target agent, ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
 import { frame, frameClose, isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
 import type { Logger } from 'pino';
@@ -99,7 +99,7 @@ export function requestHeadText(
   text += `x-forwarded-for: ${xff ? `${xff}, ` : ''}${forwardedFor}\r\nx-forwarded-proto: https\r\n`;
   if (host) text += `x-forwarded-host: ${host}\r\n`;
   // AWS callers sign with a placeholder key; the agent reads algorithm, region and service from it and re-signs.
-  if (target.serviceType === 'aws' && /^AWS4-(HMAC-SHA256|ECDSA-P256-SHA256) /.test(authz ?? ''))
+  if (target.serviceType === 'aws' && authz?.startsWith('AWS4-'))
     text += `skyway-caller-authorization: ${authz}\r\n`;
   return `${text}\r\n`;
 }
