@@ -81,12 +81,33 @@ describe('dataplane on real namespaces', { skip, timeout: 120_000 }, () => {
     ]);
     assert.equal(await httpGet(ns('a'), 'http://10.77.0.2:8080/'), 'hello-b');
     if (hasPing()) assert.equal(await ping(ns('a'), '10.77.0.2'), false, 'ICMP is still dropped');
-    const [rule] = (await nft.read(ns('b')))!;
+    const live = (await nft.read(ns('b')))!;
+    assert.deepEqual([live.deviations, live.unfiltered], [[], false], 'the table reads back as rendered');
+    const [rule] = live.rules;
     assert.equal(rule!.name, 'web');
     assert.deepEqual(rule!.tags, ['a']);
     assert.deepEqual(rule!.targets, ['10.77.0.1']);
     assert.equal(rule!.dstPort, 8080);
     assert.ok(rule!.packets >= 1, 'the rule counted the connection');
+
+    // Changed by hand: what no rule accounts for reads back as deviations.
+    const nftIn = (...args: string[]) => runner.run('nft', args, { netns: ns('b') });
+    const replies = 'ct state established,related accept';
+    const listed = (await nftIn('-a', 'list', 'chain', 'inet', 'skyway', 'output')).stdout;
+    const handle = new RegExp(`${replies} # handle (\\d+)`).exec(listed)![1]!;
+    await nftIn('insert', 'rule', 'inet', 'skyway', 'input', 'tcp', 'dport', '22', 'accept');
+    await nftIn('delete', 'rule', 'inet', 'skyway', 'output', 'handle', handle);
+    await nftIn('add', 'chain', 'inet', 'skyway', 'output', '{ policy accept; }');
+    const changed = (await nft.read(ns('b')))!;
+    assert.equal(changed.unfiltered, true);
+    assert.deepEqual(
+      changed.deviations.map((d) => d.replace(/handle \d+/, 'handle N')),
+      [
+        'chain output has policy accept, not drop',
+        'chain input has a rule Skyway did not write (handle N): tcp dport 22 accept',
+        `chain output lost its base rule: ${replies}`,
+      ],
+    );
   });
 
   test('IKEv2 PSK tunnel with kernel-libipsec, eBGP over it, ESP counters grow', async () => {

@@ -102,6 +102,37 @@ describe('drift on a lab cloud is found and repaired', { skip, timeout: 180_000 
     assert.deepEqual((await check(true)).drift, []);
   });
 
+  test('a rule added by hand (no Skyway label) opens a VM: reported, then removed', async () => {
+    await runner.run('nft', ['insert', 'rule', 'inet', 'skyway', 'input', 'tcp', 'dport', '8080', 'accept'], {
+      netns: vmNs('lonely'),
+    });
+    assert.equal(await reach('other', 'lonely'), 'hello-from-lonely', 'the rule by hand lets everyone in');
+    const found = await check(false);
+    assert.deepEqual(
+      found.drift.map((d) => [d.resource, (d.deviations as string[]).map((t) => t.replace(/\d+/, 'N'))]),
+      [['lonely', ['chain input has a rule Skyway did not write (handle N): tcp dport 8080 accept']]],
+    );
+    assert.equal(await reach('other', 'lonely'), 'hello-from-lonely', 'report only changes nothing');
+    assert.equal((await check(true)).drift[0]?.repaired, true);
+    assert.equal(await reach('other', 'lonely'), undefined);
+    assert.equal(await reach('client', 'web'), 'hello-from-web');
+    assert.deepEqual((await check(true)).drift, []);
+  });
+
+  test('a default policy switched to accept opens a VM that still has its table, until the repair', async () => {
+    await runner.run('nft', ['add', 'chain', 'inet', 'skyway', 'input', '{ policy accept; }'], {
+      netns: vmNs('web'),
+    });
+    assert.equal(await reach('other', 'web'), 'hello-from-web', 'policy accept lets everyone in');
+    const [d] = (await check(true)).drift;
+    assert.deepEqual(
+      [d?.resource, d?.unfiltered, d?.deviations, d?.missing],
+      ['web', true, ['chain input has policy accept, not drop'], []],
+    );
+    assert.equal(await reach('other', 'web'), undefined);
+    assert.equal(await reach('client', 'web'), 'hello-from-web');
+  });
+
   test('a stray rule someone added is removed', async () => {
     // Labelled the way the plugin labels its own rules, so the read-back sees it.
     await runner.run(

@@ -195,6 +195,8 @@ export interface PermitListDrift {
   changed: string[];
   /** The cloud does not filter the resource at all (its default deny is gone). */
   unfiltered?: boolean;
+  /** What else the cloud enforces that no rule accounts for (a rule added by hand, ...), for people. */
+  deviations?: string[];
 }
 
 type Enforced = Pick<Rule, 'name' | 'direction' | 'srcPort' | 'dstPort' | 'protocol' | 'targets'>;
@@ -227,4 +229,5 @@ export function diffPermitList(desired: Enforced[], actual: Enforced[]): PermitL
 }
 
 export const hasDrift = (d: PermitListDrift) =>
-  d.unfiltered === true || d.missing.length + d.extra.length + d.changed.length > 0;
+  d.unfiltered === true ||
+  d.missing.length + d.extra.length + d.changed.length + (d.deviations?.length ?? 0) > 0;

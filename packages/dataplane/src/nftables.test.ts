@@ -12,11 +12,30 @@ import {
 } from './nftables.js';
 import { FakeRunner } from './runner.js';
 
+// `nft -j list table inet skyway` of renderTable([web, ping, dns]) (nftables 1.0.6), web with counts.
 const LIVE = JSON.stringify({
   nftables: [
     { metainfo: { version: '1.0.6' } },
     { table: { family: 'inet', name: 'skyway', handle: 2 } },
-    { chain: { family: 'inet', table: 'skyway', name: 'input', handle: 1, hook: 'input', policy: 'drop' } },
+    { chain: { name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
+    { chain: { name: 'output', handle: 2, type: 'filter', hook: 'output', prio: 0, policy: 'drop' } },
+    {
+      rule: {
+        chain: 'input',
+        handle: 3,
+        expr: [
+          { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+          { accept: null },
+        ],
+      },
+    },
+    {
+      rule: {
+        chain: 'input',
+        handle: 4,
+        expr: [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } }, { drop: null }],
+      },
+    },
     {
       rule: {
         chain: 'input',
@@ -47,11 +66,36 @@ const LIVE = JSON.stringify({
     {
       rule: {
         chain: 'output',
+        handle: 8,
+        expr: [
+          { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+          { accept: null },
+        ],
+      },
+    },
+    {
+      rule: {
+        chain: 'output',
+        handle: 9,
+        expr: [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } }, { drop: null }],
+      },
+    },
+    {
+      rule: {
+        chain: 'output',
+        handle: 10,
+        expr: [{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'lo' } }, { accept: null }],
+      },
+    },
+    {
+      rule: {
+        chain: 'output',
         handle: 11,
         comment: 'n=ping;t=',
         expr: [
           { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '10.2.0.5' } },
           { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'icmp' } },
+          { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
           { counter: { packets: 0, bytes: 0 } },
           { accept: null },
         ],
@@ -65,8 +109,9 @@ const LIVE = JSON.stringify({
         expr: [
           { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: { set: ['tcp', 'udp'] } } },
           { match: { op: '==', left: { payload: { protocol: 'th', field: 'dport' } }, right: 53 } },
+          { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
           { counter: { packets: 0, bytes: 0 } },
-          { accept: null },
+          { continue: null },
         ],
       },
     },
@@ -136,9 +181,10 @@ test('targets are normalized the way nft prints them', () => {
   ]);
 });
 
-test('parses the live JSON ruleset back into rules with counters', () => {
-  const rules = parseTable(LIVE);
-  assert.deepEqual(rules, [
+test('parses the live JSON ruleset back into rules with counters, nothing else differing', () => {
+  const live = parseTable(LIVE);
+  assert.deepEqual([live.deviations, live.unfiltered], [[], false]);
+  assert.deepEqual(live.rules, [
     {
       name: 'web',
       tags: ['web'],
@@ -173,6 +219,50 @@ test('parses the live JSON ruleset back into rules with counters', () => {
       bytes: 0,
     },
   ]);
+});
+
+test('what no rule accounts for is a deviation: rules by hand, lost base rules, changed or added chains', () => {
+  type Item = { chain?: Record<string, unknown>; rule?: { chain: string; handle: number; expr: object[] } };
+  const doc = JSON.parse(LIVE) as { nftables: Item[] };
+  const tampered = doc.nftables
+    // the input chain's `ct state invalid drop` is gone
+    .filter((i) => i.rule?.handle !== 4)
+    .map((i) => {
+      if (i.chain?.name === 'output') return { chain: { ...i.chain, policy: 'accept' } };
+      const web = i.rule?.handle === 7 && i.rule;
+      return web ? { rule: { ...web, expr: [...web.expr.slice(0, -1), { drop: null }] } } : i;
+    });
+  tampered.push(
+    {
+      rule: {
+        chain: 'input',
+        handle: 20,
+        expr: [
+          { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } },
+          { counter: { packets: 0, bytes: 0 } },
+          { accept: null },
+        ],
+      },
+    },
+    { chain: { name: 'sneaky', handle: 21 } },
+    { rule: { chain: 'sneaky', handle: 22, expr: [{ accept: null }] } },
+  );
+  const live = parseTable(JSON.stringify({ nftables: tampered }));
+  assert.equal(live.unfiltered, true, 'policy accept lets through what no rule permits');
+  assert.deepEqual(live.deviations, [
+    'chain output has policy accept, not drop',
+    'rule web in chain input ends in drop, not accept',
+    'chain input has a rule Skyway did not write (handle 20): tcp dport 22 accept',
+    "chain sneaky is not Skyway's",
+    'chain input lost its base rule: ct state invalid drop',
+  ]);
+  assert.deepEqual(
+    live.rules.map((r) => r.name),
+    ['web', 'ping', 'dns'],
+  );
+  const noOutput = doc.nftables.filter((i) => i.chain?.name !== 'output' && i.rule?.chain !== 'output');
+  const gone = parseTable(JSON.stringify({ nftables: noOutput }));
+  assert.deepEqual([gone.unfiltered, gone.deviations], [true, ['chain output is gone']]);
 });
 
 test('apply pipes the table to nft -f - inside the namespace; read tolerates a missing table', async () => {

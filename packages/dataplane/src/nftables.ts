@@ -136,6 +136,15 @@ export function renderRule(r: FilterRule): string {
   return parts.join(' ');
 }
 
+type BaseChain = 'input' | 'output';
+/** The table's two chains, each hooked where its name says, and the direction of its rules. */
+const baseChains: Record<BaseChain, FilterDirection> = { input: 'in', output: 'out' };
+/** What each chain does before its permit rules: replies pass, invalid packets drop, loopback passes. */
+const baseRules: Record<BaseChain, string[]> = {
+  input: ['ct state established,related accept', 'ct state invalid drop', 'iifname "lo" accept'],
+  output: ['ct state established,related accept', 'ct state invalid drop', 'oifname "lo" accept'],
+};
+
 /**
  * The whole table. The leading `table` + `delete table` make `nft -f -` replace
  * it atomically (one transaction) whether or not it existed.
@@ -152,22 +161,15 @@ export function renderTable(rules: FilterRule[], opts: { table?: string } = {}):
       .filter((r) => r.direction === dir)
       .map((r) => `    ${renderRule(r)}\n`)
       .join('');
+  const chain = (name: BaseChain) =>
+    `  chain ${name} {
+    type filter hook ${name} priority filter; policy drop;
+${baseRules[name].map((r) => `    ${r}\n`).join('')}${body(baseChains[name])}  }
+`;
   return `table inet ${table}
 delete table inet ${table}
 table inet ${table} {
-  chain input {
-    type filter hook input priority filter; policy drop;
-    ct state established,related accept
-    ct state invalid drop
-    iifname "lo" accept
-${body('in')}  }
-  chain output {
-    type filter hook output priority filter; policy drop;
-    ct state established,related accept
-    ct state invalid drop
-    oifname "lo" accept
-${body('out')}  }
-}
+${chain('input')}${chain('output')}}
 `;
 }
 
@@ -193,50 +195,147 @@ function protoOf(right: unknown): number {
   return -1; // a set such as { tcp, udp } means "any" in our model
 }
 
-/** Parses `nft -j list table inet <table>` into the permit rules it holds. */
-export function parseTable(json: string): ReadRule[] {
-  const doc = JSON.parse(json) as { nftables: Json[] };
-  const out: ReadRule[] = [];
-  for (const item of doc.nftables) {
-    const rule = item.rule as { chain: string; comment?: string; expr: Json[] } | undefined;
-    if (!rule) continue;
-    const meta = decodeComment(rule.comment);
-    if (!meta) continue;
-    const r: ReadRule = {
-      name: meta.name,
-      tags: meta.tags,
-      ...(meta.tagsWithheld ? { tagsWithheld: true } : {}),
-      direction: rule.chain === 'output' ? 'out' : 'in',
-      targets: [],
-      protocol: -1,
-      srcPort: -1,
-      dstPort: -1,
-      packets: 0,
-      bytes: 0,
-    };
-    for (const e of rule.expr) {
-      if (e.counter) {
-        const c = e.counter as { packets: number; bytes: number };
-        r.packets = c.packets;
-        r.bytes = c.bytes;
-      }
-      const m = e.match as { left: Json; right: unknown } | undefined;
-      if (!m) continue;
-      const payload = m.left.payload as { protocol: string; field: string } | undefined;
-      const metaKey = (m.left.meta as { key: string } | undefined)?.key;
-      if (payload?.protocol === 'ip' && (payload.field === 'saddr' || payload.field === 'daddr')) {
-        r.targets = addrsOf(m.right);
-      } else if (metaKey === 'l4proto' || (payload?.protocol === 'ip' && payload.field === 'protocol')) {
-        r.protocol = protoOf(m.right);
-      } else if (payload && (payload.field === 'sport' || payload.field === 'dport')) {
-        if (payload.protocol in PROTO_NUMBERS) r.protocol = PROTO_NUMBERS[payload.protocol]!;
-        if (payload.field === 'sport') r.srcPort = Number(m.right);
-        else r.dstPort = Number(m.right);
-      }
-    }
-    out.push(r);
+/** A permit rule's verdict: `accept`, or `continue` when it has no targets (see renderRule). */
+const permitVerdict = (r: FilterRule) => (r.targets.length === 0 ? 'continue' : 'accept');
+const verdicts = new Set(['accept', 'drop', 'reject', 'continue', 'return', 'jump', 'goto', 'queue']);
+
+/** A value of nft's JSON as nft prints it (quotes left out). */
+function valueText(v: unknown): string {
+  if (Array.isArray(v)) return v.map(valueText).join(',');
+  if (v === null || typeof v !== 'object') return String(v);
+  const o = v as Json;
+  if ('prefix' in o) {
+    const p = o.prefix as { addr: string; len: number };
+    return `${p.addr}/${p.len}`;
   }
-  return out;
+  if ('set' in o) return `{ ${(o.set as unknown[]).map(valueText).join(', ')} }`;
+  if ('range' in o) return (o.range as unknown[]).map(valueText).join('-');
+  return Object.keys(o)[0] ?? '?';
+}
+
+function matchedText(left: Json): string {
+  const p = left.payload as { protocol?: string; field?: string } | undefined;
+  if (p) return `${p.protocol} ${p.field}`;
+  const meta = (left.meta as { key: string } | undefined)?.key;
+  if (meta) return meta === 'iifname' || meta === 'oifname' ? meta : `meta ${meta}`;
+  const ct = (left.ct as { key: string } | undefined)?.key;
+  if (ct) return `ct ${ct}`;
+  return Object.keys(left)[0] ?? '?';
+}
+
+/** A rule's statements as nft prints them, near enough for people and to recognize the base rules (counters left out). */
+function ruleText(expr: Json[]): string {
+  const parts: string[] = [];
+  for (const e of expr) {
+    const [key, v] = Object.entries(e)[0] ?? ['?', null];
+    if (key === 'counter') continue;
+    if (key === 'match') {
+      const m = v as { op: string; left: Json; right: unknown };
+      const op = m.op === '==' || m.op === 'in' ? '' : `${m.op} `;
+      parts.push(`${matchedText(m.left)} ${op}${valueText(m.right)}`);
+    } else if (key === 'jump' || key === 'goto') parts.push(`${key} ${(v as { target: string }).target}`);
+    else parts.push(key);
+  }
+  return parts.join(' ');
+}
+
+/** The live table: its permit rules, and whatever else differs from the table Skyway rendered. */
+export interface LiveTable {
+  rules: ReadRule[];
+  /** One line each, for people: a rule Skyway did not write, a base rule gone, a chain changed or added. */
+  deviations: string[];
+  /** A chain is gone or lets through what no rule permits: the default deny does not hold. */
+  unfiltered: boolean;
+}
+
+/** Parses `nft -j list table inet <table>` into its permit rules and what else differs from renderTable's. */
+export function parseTable(json: string): LiveTable {
+  const doc = JSON.parse(json) as { nftables: Json[] };
+  const live: LiveTable = { rules: [], deviations: [], unfiltered: false };
+  const seenChains = new Set<string>();
+  const unseenBase = new Map(
+    Object.entries(baseRules).map(([c, rules]) => [c, rules.map((r) => r.replaceAll('"', ''))]),
+  );
+  for (const item of doc.nftables) {
+    const chain = item.chain as { name: string; hook?: string; type?: string; policy?: string } | undefined;
+    if (chain) {
+      seenChains.add(chain.name);
+      if (!(chain.name in baseChains)) live.deviations.push(`chain ${chain.name} is not Skyway's`);
+      else if (chain.hook !== chain.name || chain.type !== 'filter') {
+        live.unfiltered = true;
+        live.deviations.push(`chain ${chain.name} is no longer a filter on the ${chain.name} hook`);
+      } else if (chain.policy !== 'drop') {
+        live.unfiltered = true;
+        live.deviations.push(`chain ${chain.name} has policy ${chain.policy}, not drop`);
+      }
+      continue;
+    }
+    const rule = item.rule as { chain: string; handle?: number; comment?: string; expr: Json[] } | undefined;
+    if (!rule || !(rule.chain in baseChains)) continue;
+    const text = ruleText(rule.expr);
+    const meta = decodeComment(rule.comment);
+    if (!meta) {
+      const base = unseenBase.get(rule.chain)!;
+      const i = base.indexOf(text);
+      if (i >= 0) base.splice(i, 1);
+      else
+        live.deviations.push(
+          `chain ${rule.chain} has a rule Skyway did not write (handle ${rule.handle}): ${text}`,
+        );
+      continue;
+    }
+    const r = readRule(rule.chain as BaseChain, meta, rule.expr);
+    const verdict = rule.expr.map((e) => Object.keys(e)[0]!).find((k) => verdicts.has(k)) ?? 'no verdict';
+    if (verdict !== permitVerdict(r))
+      live.deviations.push(
+        `rule ${r.name} in chain ${rule.chain} ends in ${verdict}, not ${permitVerdict(r)}`,
+      );
+    live.rules.push(r);
+  }
+  for (const [chain, missing] of unseenBase) {
+    if (!seenChains.has(chain)) {
+      live.unfiltered = true;
+      live.deviations.push(`chain ${chain} is gone`);
+    } else for (const text of missing) live.deviations.push(`chain ${chain} lost its base rule: ${text}`);
+  }
+  return live;
+}
+
+/** A labelled rule's fields, read from its statements. */
+function readRule(chain: BaseChain, meta: NonNullable<ReturnType<typeof decodeComment>>, expr: Json[]) {
+  const r: ReadRule = {
+    name: meta.name,
+    tags: meta.tags,
+    ...(meta.tagsWithheld ? { tagsWithheld: true } : {}),
+    direction: baseChains[chain],
+    targets: [],
+    protocol: -1,
+    srcPort: -1,
+    dstPort: -1,
+    packets: 0,
+    bytes: 0,
+  };
+  for (const e of expr) {
+    if (e.counter) {
+      const c = e.counter as { packets: number; bytes: number };
+      r.packets = c.packets;
+      r.bytes = c.bytes;
+    }
+    const m = e.match as { left: Json; right: unknown } | undefined;
+    if (!m) continue;
+    const payload = m.left.payload as { protocol: string; field: string } | undefined;
+    const metaKey = (m.left.meta as { key: string } | undefined)?.key;
+    if (payload?.protocol === 'ip' && (payload.field === 'saddr' || payload.field === 'daddr')) {
+      r.targets = addrsOf(m.right);
+    } else if (metaKey === 'l4proto' || (payload?.protocol === 'ip' && payload.field === 'protocol')) {
+      r.protocol = protoOf(m.right);
+    } else if (payload && (payload.field === 'sport' || payload.field === 'dport')) {
+      if (payload.protocol in PROTO_NUMBERS) r.protocol = PROTO_NUMBERS[payload.protocol]!;
+      if (payload.field === 'sport') r.srcPort = Number(m.right);
+      else r.dstPort = Number(m.right);
+    }
+  }
+  return r;
 }
 
 export class Nftables {
@@ -250,8 +349,8 @@ export class Nftables {
     });
   }
 
-  /** The permit rules of the live ruleset, with counters; undefined when the table does not exist. */
-  async read(netns: string, opts: { table?: string } = {}): Promise<ReadRule[] | undefined> {
+  /** The live table (permit rules with counters, deviations); undefined when the table does not exist. */
+  async read(netns: string, opts: { table?: string } = {}): Promise<LiveTable | undefined> {
     const r = await this.runner.run('nft', ['-j', 'list', 'table', 'inet', opts.table ?? TABLE], {
       netns: assertSkyName('netns', netns),
       allowFail: true,
@@ -261,7 +360,7 @@ export class Nftables {
   }
 
   async counters(netns: string, opts: { table?: string } = {}): Promise<RuleCounters[]> {
-    return ((await this.read(netns, opts)) ?? []).map((r) => ({
+    return ((await this.read(netns, opts))?.rules ?? []).map((r) => ({
       name: r.name,
       packets: r.packets,
       bytes: r.bytes,

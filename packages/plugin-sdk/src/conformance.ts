@@ -86,8 +86,12 @@ export function runConformance(opts: ConformanceOptions): void {
     created.add(res.uri);
     return res;
   };
-  const permitList = async (uri: string) =>
-    (await target().client.getPermitList({ namespace: dep().namespace, resource: uri })).rules;
+  /** The rules a resource enforces; its own rules never read back as deviations. */
+  const permitList = async (uri: string) => {
+    const live = await target().client.getPermitList({ namespace: dep().namespace, resource: uri });
+    assert.deepEqual(live.deviations, [], `${uri}: the plugin's own rules read back as deviations`);
+    return live.rules;
+  };
   const addRules = (uri: string, rules: MessageInitShape<typeof PermitListRuleSchema>[]) =>
     target().client.addPermitListRules({ namespace: dep().namespace, resource: uri, rules });
   const deleteRules = (uri: string, ruleNames: string[]) =>
@@ -233,6 +237,7 @@ export function runConformance(opts: ConformanceOptions): void {
         const live = await target().client.getPermitList({ namespace: dep().namespace, resource: r.uri });
         assert.deepEqual(live.rules, []);
         assert.equal(live.unfiltered, false, 'a new resource must be filtered (default deny)');
+        assert.deepEqual(live.deviations, [], 'a new resource enforces nothing but its rules');
       });
 
       it('round-trips rules: tags, any ports, protocol numbers, both directions', { timeout }, async () => {

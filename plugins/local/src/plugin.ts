@@ -288,7 +288,11 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         return { rules: [], unfiltered: true };
       }
       const stored = new Map(vm.rules.map((r) => [r.name, r]));
-      return { rules: live.map((r) => fromReadRule(r, stored.get(r.name))) };
+      return {
+        rules: live.rules.map((r) => fromReadRule(r, stored.get(r.name))),
+        unfiltered: live.unfiltered,
+        deviations: live.deviations,
+      };
     },
 
     async addPermitListRules(req) {

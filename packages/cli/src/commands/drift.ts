@@ -13,6 +13,7 @@ const describeDrift = (d: Drift) => {
     d.missing?.length ? `missing ${d.missing.join(',')}` : '',
     d.changed?.length ? `changed ${d.changed.join(',')}` : '',
     d.extra?.length ? `extra ${d.extra.join(',')}` : '',
+    ...(d.deviations ?? []),
   ];
   return `rules: ${parts.filter(Boolean).join('; ')}`;
 };

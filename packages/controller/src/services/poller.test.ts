@@ -77,6 +77,18 @@ describe('poller', () => {
     assert.ok(types.includes('drift.detected') && types.includes('drift.repaired'));
   });
 
+  it('reports what no rule accounts for and re-applies the whole permit list, even an empty one', async () => {
+    const b = (await h.call('GET', `${vm}/vm-b`)).json.uri as string;
+    h.fakes.get('default/east')!.deviate('default', b, 'input policy accept');
+    const res = await h.call('POST', '/api/v1/drift/check', {});
+    assert.deepEqual(
+      res.json.drift.map((d: Record<string, unknown>) => [d.resource, d.deviations, d.repaired]),
+      [['vm-b', ['input policy accept'], true]],
+    );
+    assert.deepEqual((await fake().getPermitList({ namespace: 'default', resource: b })).deviations, []);
+    assert.deepEqual((await h.call('POST', '/api/v1/drift/check', {})).json.drift, []);
+  });
+
   it('reports a resource gone from its cloud and one the store does not know', async () => {
     const b = (await h.call('GET', `${vm}/vm-b`)).json;
     await fake().deleteResource({ deployment: { id: 'east', namespace: 'default' }, resource: b.uri });

@@ -24,6 +24,8 @@ export interface Drift {
   changed?: string[];
   /** For `rules`: nothing filtered the resource (its default deny was gone). */
   unfiltered?: boolean;
+  /** For `rules`: what else the cloud enforced that no rule accounts for (a rule added by hand, ...). */
+  deviations?: string[];
   repaired: boolean;
 }
 

@@ -211,12 +211,15 @@ export class RuleService {
       );
       const drift: PermitListDrift = diffPermitList(desired, live.rules.map(fromProto));
       if (live.unfiltered) drift.unfiltered = true;
+      if (live.deviations.length > 0) drift.deviations = live.deviations;
       if (!repair || !hasDrift(drift)) return drift;
-      // Unfiltered: applying (even no rules) puts the default deny back.
-      const fix = live.unfiltered
+      // Unfiltered or deviating: applying the whole list (even no rules) puts the default deny back
+      // and undoes what no rule accounts for.
+      const reapply = live.unfiltered || live.deviations.length > 0;
+      const fix = reapply
         ? desired
         : desired.filter((r) => drift.missing.includes(r.name) || drift.changed.includes(r.name));
-      if (fix.length > 0 || live.unfiltered)
+      if (fix.length > 0 || reapply)
         await this.plugins.call(binding, 'could not repair the permit list', (c) =>
           c.addPermitListRules({ ...target, rules: fix.map(toProto) }),
         );

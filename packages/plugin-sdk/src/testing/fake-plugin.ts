@@ -41,6 +41,8 @@ export interface FakeResource {
   addressSpace: string;
   description: Record<string, unknown>;
   rules: PermitListRule[];
+  /** Changes made past the plugin (see `deviate`), undone when rules are next applied. */
+  deviations: string[];
 }
 
 export interface FakeGateway {
@@ -73,6 +75,8 @@ export type FakePlugin = CloudPluginImpl & {
   readonly cloud: string;
   /** A deep copy of everything the fake holds. */
   snapshot(): FakeState;
+  /** Something changes on a resource that no rule accounts for, as a person might change it by hand. */
+  deviate(namespace: string, uri: string, what: string): void;
 };
 
 interface DeploymentState {
@@ -192,6 +196,10 @@ export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
   const impl: FakePlugin = {
     cloud,
 
+    deviate(namespace, uri, what) {
+      resource(namespace, uri).deviations.push(what);
+    },
+
     snapshot(): FakeState {
       return structuredClone({
         resources: [...resources.values()].map((r) => ({ ...r, rules: r.rules.map((x) => ({ ...x })) })),
@@ -227,12 +235,14 @@ export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
         addressSpace: space,
         description,
         rules: [], // deny-all: nothing is permitted until a rule says so
+        deviations: [],
       });
       return { name: req.name, uri, ip };
     },
 
     async getPermitList(req) {
-      return { rules: resource(req.namespace, req.resource).rules.map(copyRule) };
+      const r = resource(req.namespace, req.resource);
+      return { rules: r.rules.map(copyRule), deviations: [...r.deviations] };
     },
 
     async addPermitListRules(req) {
@@ -245,6 +255,7 @@ export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
         if (at >= 0) r.rules[at] = copyRule(rule);
         else r.rules.push(copyRule(rule));
       }
+      r.deviations = [];
       return {};
     },
 
