@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
-import { createLocalPlugin } from '@skyway/plugin-local';
+import { createLocalPlugin, DESCRIPTOR_FILE } from '@skyway/plugin-local';
 
 export const embeddedConfig = {
   listen: '127.0.0.1:7070',
@@ -33,6 +33,9 @@ export function resolveConfig(home: string, file?: string, listen?: string): Con
   }
   return config;
 }
+
+/** Descriptors of the plugins built into the CLI, for the controller's plugin registry. */
+export const builtinDescriptors = [DESCRIPTOR_FILE];
 
 /** Plugins that run inside the controller process (trusted). */
 export const inProcessPlugins: Record<string, InProcessFactory> = {

@@ -28,7 +28,7 @@ export interface ControllerConfig {
   /** A file path or a postgres:// URL. */
   database: string;
   addressPools: string[];
-  /** Plugin descriptor files, relative to the config file. */
+  /** Plugin descriptor files and directories of them, relative to the config file. */
   plugins: string[];
   namespaces: Record<string, { clouds: CloudConfig[] }>;
   /** Seconds between drift checks (0: only on request). */
@@ -77,7 +77,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     throw fail('address_pools', 'must be a non-empty list of CIDRs');
   for (const [i, p] of pools.entries()) parseCidr(String(p), `address_pools[${i}]`);
   const plugins = (obj.plugins ?? []) as unknown[];
-  if (!Array.isArray(plugins)) throw fail('plugins', 'must be a list of descriptor files');
+  if (!Array.isArray(plugins)) throw fail('plugins', 'must be a list of descriptor files or directories');
   const namespaces: ControllerConfig['namespaces'] = {};
   const nsRaw = (obj.namespaces ?? {}) as Record<string, unknown>;
   if (typeof nsRaw !== 'object' || Array.isArray(nsRaw))

@@ -1,7 +1,7 @@
 // The composition root: opens the store, builds the services, starts the
 // plugins (in-process or as their own processes), the callback service they
 // call, and the REST API.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition } from '@skyway/core';
 import {
@@ -12,7 +12,7 @@ import {
   inProcessController,
   launchPlugin,
   loadDescriptor,
-  type PluginDescriptor,
+  PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -44,6 +44,8 @@ export interface StartOptions {
   config: ControllerConfig;
   /** In-process plugins by name (the CLI passes the lab cloud; tests pass fakes). */
   inProcessPlugins?: Record<string, InProcessFactory>;
+  /** Descriptor files of built-in plugins, registered beside the config's `plugins`. */
+  builtinDescriptors?: string[];
   logger?: FastifyBaseLogger;
   /** Listen for HTTP (default true; false for inject()-only tests). */
   listen?: boolean;
@@ -91,7 +93,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       repair: config.repairDrift,
       onError: (e) => opts.logger?.error({ err: e }, 'drift check failed'),
     });
-    const services = { resources, rules, tags, connectivity, events, access, plugins, poller };
+    const registry = await loadRegistry([...(opts.builtinDescriptors ?? []), ...config.plugins]);
+    const services = { resources, rules, tags, connectivity, events, access, plugins, poller, registry };
 
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
     const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
@@ -102,15 +105,10 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     });
     closers.push(() => callbacks.close());
 
-    const descriptors = new Map<string, PluginDescriptor>();
-    for (const file of config.plugins) {
-      const d = await loadDescriptor(file);
-      descriptors.set(d.name, d);
-    }
     for (const [namespace, { clouds }] of Object.entries(config.namespaces)) {
       for (const cloud of clouds) {
         const factory = opts.inProcessPlugins?.[cloud.plugin];
-        const descriptor = descriptors.get(cloud.plugin);
+        const descriptor = registry.has(cloud.plugin) ? registry.get(cloud.plugin) : undefined;
         if (factory && descriptor?.runtime !== 'process') {
           // Trusted fast path: same process, calls back without a network hop.
           const controller = inProcessController(controllerService(callbackDeps, async () => cloud.name));
@@ -131,7 +129,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
           continue;
         }
         if (!descriptor) {
-          const known = [...descriptors.keys(), ...Object.keys(opts.inProcessPlugins ?? {})];
+          const known = [
+            ...new Set([...registry.list().map((d) => d.name), ...Object.keys(opts.inProcessPlugins ?? {})]),
+          ];
           throw failedPrecondition(
             `namespaces.${namespace}.clouds.${cloud.name}.plugin: no plugin named "${cloud.plugin}" (known: ${known.join(', ') || 'none'})`,
           );
@@ -208,4 +208,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     for (const c of closers.reverse()) await c();
     throw e;
   }
+}
+
+/** The plugin registry: every descriptor file named, and every descriptor in each directory named. */
+async function loadRegistry(paths: string[]): Promise<PluginRegistry> {
+  const registry = new PluginRegistry();
+  for (const path of paths) {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) await registry.loadDirectory(path);
+    else registry.add(await loadDescriptor(path));
+  }
+  return registry;
 }

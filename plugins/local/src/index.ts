@@ -5,6 +5,7 @@ export {
   CAPABILITIES,
   createLocalPlugin,
   DEFAULT_REGION,
+  DESCRIPTOR_FILE,
   type LocalPlugin,
   type LocalPluginOptions,
   VERSION,

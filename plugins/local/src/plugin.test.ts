@@ -6,9 +6,15 @@ import { after, beforeEach, test } from 'node:test';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { FakeRunner, RUN_DIR } from '@skyway/dataplane';
-import { createFakeController, inProcess, inProcessController, type PluginClient } from '@skyway/plugin-sdk';
+import {
+  createFakeController,
+  inProcess,
+  inProcessController,
+  loadDescriptor,
+  type PluginClient,
+} from '@skyway/plugin-sdk';
 import { Direction, type PermitListRuleSchema } from '@skyway/proto/plugin';
-import { createLocalPlugin } from './plugin.js';
+import { CAPABILITIES, createLocalPlugin, DESCRIPTOR_FILE, VERSION } from './plugin.js';
 
 const stateDir = `/tmp/skyway-unit-${process.pid}`;
 const internet = `sky.unit${process.pid}.inet`;
@@ -350,4 +356,14 @@ test('ListResources reports state from the kernel; DeleteResource is idempotent'
   await client.deleteResource({ deployment, resource: a.uri });
   list = await client.listResources({ deployments: [deployment] });
   assert.equal(list.resources.length, 0);
+});
+
+test('the descriptor says what describe() says', async () => {
+  const d = await loadDescriptor(DESCRIPTOR_FILE);
+  const described = await client.describe({});
+  assert.deepEqual(
+    [d.name, d.version, d.capabilities, d.runtime],
+    [described.name, VERSION, CAPABILITIES, 'in-process'],
+  );
+  assert.equal(described.version, VERSION);
 });

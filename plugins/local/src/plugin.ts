@@ -2,6 +2,7 @@
 // real Linux namespaces, nftables rulesets, strongSwan and bird on this host.
 // See network.ts for the topology. State lives in <stateDir>/state.json and in
 // the kernel; a restarted plugin picks both up and changes nothing.
+import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { type CommandRunner, ExecRunner, RUN_DIR } from '@skyway/dataplane';
 import {
@@ -29,6 +30,8 @@ import { checkRule, fromReadRule, toFilterRule } from './permit.js';
 import { gatewayKey, type LabState, StateFile, type VmState, type VpcState, vmKey, vpcKey } from './state.js';
 
 export const VERSION = '0.1.0';
+/** The lab's descriptor (name, version, summary, capabilities, ...), for the controller's plugin registry. */
+export const DESCRIPTOR_FILE = fileURLToPath(new URL('../plugin.yaml', import.meta.url));
 export const CAPABILITIES = ['permit-lists', 'peering', 'vpn', 'bgp', 'commands'];
 export const DEFAULT_REGION = 'r1';
 const VPC_PREFIX_LENGTH = 16;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { skywayHome } from '../client.js';
 import { example } from '../context.js';
-import { inProcessPlugins, resolveConfig } from '../embedded.js';
+import { builtinDescriptors, inProcessPlugins, resolveConfig } from '../embedded.js';
 
 export function registerServe(program: Command): void {
   example(
@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
       level: o.logLevel,
       redact: { paths: redactPaths, censor: '[redacted]' },
     });
-    const controller = await startController({ config, inProcessPlugins, logger });
+    const controller = await startController({ config, inProcessPlugins, builtinDescriptors, logger });
     logger.info(
       { url: controller.url, home, database: config.database.replace(/\/\/[^@]*@/, '//***@') },
       'skyway controller ready',

@@ -1,4 +1,5 @@
 // What the routes need from the controller: its services, nothing else.
+import type { PluginRegistry } from '@skyway/plugin-sdk';
 import type { AccessService } from '../services/access.js';
 import type { ConnectivityService } from '../services/connectivity.js';
 import type { EventBus } from '../services/events.js';
@@ -17,4 +18,6 @@ export interface Services {
   access: AccessService;
   plugins: PluginManager;
   poller: Poller;
+  /** Every plugin descriptor known (config and built-in), all versions: searchable. */
+  registry: PluginRegistry;
 }

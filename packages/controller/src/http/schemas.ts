@@ -54,4 +54,17 @@ export const RuleParams = Type.Object({
   ruleName: Type.String(),
 });
 export const CloudParams = Type.Object({ namespace: Type.String(), cloud: Type.String() });
+
+export const RegistryQuery = Type.Object(
+  {
+    q: Type.Optional(
+      Type.String({ description: 'words that must all match a name, tag, category, summary or description' }),
+    ),
+    category: Type.Optional(Type.String()),
+    tag: Type.Optional(Type.String()),
+  },
+  closed,
+);
+export const PluginParams = Type.Object({ name: Type.String() });
+export const VersionQuery = Type.Object({ version: Type.Optional(Type.String()) }, closed);
 export const TagParams = Type.Object({ tag: Type.String() });

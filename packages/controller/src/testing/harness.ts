@@ -16,7 +16,7 @@ export interface Harness extends RunningController {
 }
 
 export async function startHarness(
-  opts: { home?: string; clouds?: string[]; database?: string } = {},
+  opts: { home?: string; clouds?: string[]; database?: string; plugins?: string[] } = {},
 ): Promise<Harness> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'skyway-test-'));
   const clouds = Object.fromEntries((opts.clouds ?? ['east', 'west']).map((c) => [c, { plugin: 'fake' }]));
@@ -25,6 +25,7 @@ export async function startHarness(
       listen: '127.0.0.1:0',
       namespaces: { default: { clouds }, other: { clouds: { east: { plugin: 'fake' } } } },
       ...(opts.database ? { database: opts.database } : {}),
+      ...(opts.plugins ? { plugins: opts.plugins } : {}),
       poll_interval: 0,
     },
     'test',

@@ -8,7 +8,7 @@ import type { PollReport } from '../../services/poller.js';
 import { resourceView } from '../../services/resources.js';
 import { requireRole, visibleNamespaces } from '../auth.js';
 import type { Services } from '../context.js';
-import { CloudParams, TokenBody } from '../schemas.js';
+import { CloudParams, PluginParams, RegistryQuery, TokenBody, VersionQuery } from '../schemas.js';
 
 export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
@@ -30,7 +30,7 @@ export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
 };
 
 export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { connectivity, events, access, plugins, resources, poller } = services;
+  const { connectivity, events, access, plugins, resources, poller, registry } = services;
 
   app.get(
     '/resources',
@@ -189,6 +189,72 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
         })),
     };
   });
+
+  /** The clouds a plugin serves (`namespace/cloud`), of those the caller may see. */
+  const cloudsServedBy = (req: FastifyRequest, name: string) => {
+    const visible = visibleNamespaces(req);
+    return plugins
+      .all()
+      .filter((b) => b.plugin === name && (!visible || visible.includes(b.namespace)))
+      .map((b) => `${b.namespace}/${b.cloud}`);
+  };
+
+  app.get(
+    '/registry',
+    {
+      schema: {
+        tags: ['plugins'],
+        description:
+          'The plugins this controller knows (built in, and the descriptors its config names), best match first; each once, as its latest version.',
+        querystring: RegistryQuery,
+      },
+    },
+    async (req) => {
+      requireRole(req, 'viewer');
+      const { q, category, tag } = req.query;
+      const hits = registry.search({
+        ...(q === undefined ? {} : { text: q }),
+        ...(category === undefined ? {} : { category }),
+        ...(tag === undefined ? {} : { tag }),
+      });
+      return {
+        plugins: hits.map(({ descriptor: d, versions }) => ({
+          name: d.name,
+          version: d.version,
+          versions,
+          summary: d.summary,
+          maintainer: d.maintainer,
+          categories: d.categories,
+          tags: d.tags,
+          runtime: d.runtime,
+          capabilities: d.capabilities,
+          clouds: cloudsServedBy(req, d.name),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/registry/:name',
+    {
+      schema: {
+        tags: ['plugins'],
+        description: "One plugin's descriptor: the latest version, or the one asked for.",
+        params: PluginParams,
+        querystring: VersionQuery,
+      },
+    },
+    async (req) => {
+      requireRole(req, 'viewer');
+      // Where the descriptor file lies on the controller's host is nobody else's business.
+      const { source: _, ...descriptor } = registry.get(req.params.name, req.query.version);
+      return {
+        ...descriptor,
+        versions: registry.versions(descriptor.name),
+        clouds: cloudsServedBy(req, descriptor.name),
+      };
+    },
+  );
 
   app.get(
     '/plugins/:namespace/:cloud',
