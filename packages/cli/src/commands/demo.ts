@@ -218,10 +218,12 @@ export function registerDemo(program: Command): void {
       console.log(`  after the flush: ${broken.join(', ') || 'nothing changed'}`);
       check(broken.length > 0, 'the flush broke the flows into web-1');
       const report = await api.post<PollReport>('/api/v1/drift/check', { repair: true });
-      for (const d of report.drift)
+      for (const d of report.drift) {
         console.log(
           `  drift on ${d.cloud}/${d.resource}: missing ${d.missing?.join(', ') || '-'}, changed ${d.changed?.join(', ') || '-'}, extra ${d.extra?.join(', ') || '-'} -> ${d.repaired ? 'repaired' : 'not repaired'}`,
         );
+        for (const line of d.deviations ?? []) console.log(`    ${line}`);
+      }
       const healed = wrong(await matrix(all), allowed);
       check(
         healed.length === 0 && report.drift.some((d) => d.resource === 'web-1' && d.repaired),
