@@ -1,7 +1,8 @@
 // Per-namespace firewall: one `inet` table, default drop in both directions,
 // replaced atomically with `nft -f -`. Every permit rule carries a comment with
 // its name and tags, so the permit list can be read back from the live ruleset
-// (`nft -j list table`), together with its per-rule counters.
+// (`nft -j list table`), together with its per-rule counters; whatever else is
+// in the table (a rule added by hand, a changed policy) reads back as a deviation.
 import { assertSkyName } from './names.js';
 import type { CommandRunner } from './runner.js';
 
