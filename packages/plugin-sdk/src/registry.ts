@@ -48,7 +48,7 @@ export class PluginRegistry {
     const at = versions.findIndex((v) => compareSemver(v.version, d.version) === 0);
     if (at >= 0 && !opts.replace) {
       throw alreadyExists(
-        `plugin ${d.name} version ${d.version} is already registered (from ${versions[at]!.source})`,
+        `plugin ${d.name} version ${d.version} (${d.source}) is already registered (from ${versions[at]!.source})`,
       );
     }
     if (at >= 0) versions.splice(at, 1);

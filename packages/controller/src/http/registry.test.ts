@@ -101,7 +101,7 @@ describe('plugin registry', () => {
     );
     await assert.rejects(
       startController({ config, listen: false }),
-      /plugin fake version 0\.1\.0 is already registered/,
+      /plugin fake version 0\.1\.0 \(.*catalog\/fake-1\.yaml\) is already registered \(from .*catalog\/fake-1\.yaml\)/,
     );
   });
 });
