@@ -108,6 +108,12 @@ export function normalizeTargets(targets: string[]): string[] {
   return kept.map((n) => (n.len === 32 ? toIp(n.start) : `${toIp(n.start)}/${n.len}`));
 }
 
+/**
+ * A permit rule's verdict. No targets (a tag with no members) permits nothing:
+ * the rule stays, for read-back, but only counts and lets the chain's drop policy decide.
+ */
+const permitVerdict = (r: FilterRule) => (r.targets.length === 0 ? 'continue' : 'accept');
+
 export function renderRule(r: FilterRule): string {
   const parts: string[] = [];
   const addrField = r.direction === 'in' ? 'saddr' : 'daddr';
@@ -130,10 +136,7 @@ export function renderRule(r: FilterRule): string {
   }
   if (r.srcPort !== -1) parts.push(`th sport ${r.srcPort}`);
   if (r.dstPort !== -1) parts.push(`th dport ${r.dstPort}`);
-  // No targets (a tag with no members) permits nothing: the rule stays, for
-  // read-back, but only counts and lets the chain's drop policy decide.
-  const verdict = targets.length === 0 ? 'continue' : 'accept';
-  parts.push(`ct state new counter ${verdict}`, `comment "${encodeComment(r.name, r.tags)}"`);
+  parts.push(`ct state new counter ${permitVerdict(r)}`, `comment "${encodeComment(r.name, r.tags)}"`);
   return parts.join(' ');
 }
 
@@ -196,8 +199,6 @@ function protoOf(right: unknown): number {
   return -1; // a set such as { tcp, udp } means "any" in our model
 }
 
-/** A permit rule's verdict: `accept`, or `continue` when it has no targets (see renderRule). */
-const permitVerdict = (r: FilterRule) => (r.targets.length === 0 ? 'continue' : 'accept');
 const verdicts = new Set(['accept', 'drop', 'reject', 'continue', 'return', 'jump', 'goto', 'queue']);
 
 /** A value of nft's JSON as nft prints it (quotes left out). */

@@ -4,7 +4,7 @@
 // cloud match (`drift.repaired`). A resource gone from its cloud is reported,
 // not re-created: that takes its description, which only its owner has.
 
-import { forEachConcurrently, hasDrift } from '@skyway/core';
+import { forEachConcurrently, hasDrift, type PermitListDrift } from '@skyway/core';
 import type { ResourceRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
 import type { CloudBinding, PluginManager } from './plugins.js';
@@ -13,19 +13,12 @@ import type { RuleService } from './rules.js';
 
 export type DriftKind = 'rules' | 'resource_missing' | 'resource_unmanaged';
 
-export interface Drift {
+/** One difference found; for `rules`, what the permit list lacks, has too much of or has besides (core's PermitListDrift). */
+export interface Drift extends Partial<PermitListDrift> {
   kind: DriftKind;
   namespace: string;
   cloud: string;
   resource: string;
-  /** For `rules`: rule names the cloud lacks, has without reason, or enforces differently. */
-  missing?: string[];
-  extra?: string[];
-  changed?: string[];
-  /** For `rules`: nothing filtered the resource (its default deny was gone). */
-  unfiltered?: boolean;
-  /** For `rules`: what else the cloud enforced that no rule accounts for (a rule added by hand, ...). */
-  deviations?: string[];
   repaired: boolean;
 }
 
