@@ -101,10 +101,11 @@ export function enrollmentHandler(opts: EnrollmentOptions) {
     if (!cert || Object.keys(cert).length === 0)
       throw unauthenticated('renewal needs the current agent certificate');
     if (!sock.authorized) throw unauthenticated(`agent certificate rejected (${sock.authorizationError})`);
+    // Revocation first: a revoked certificate of any kind is told so, whatever it is for.
+    if (opts.credentials.isRevoked(normalizeSerial(cert.serialNumber)))
+      throw unauthenticated('client certificate has been revoked');
     const id = opts.credentials.identify(cert.subjectaltname);
     if (id?.kind !== 'agent') throw permissionDenied('only agent certificates can be renewed here');
-    if (opts.credentials.isRevoked(normalizeSerial(cert.serialNumber)))
-      throw unauthenticated('agent certificate has been revoked');
     const body = await readJson(req);
     checkClockSkew(body.timeMs, now());
     if (typeof body.csr !== 'string') throw invalidArgument('csr is required', 'csr');
