@@ -63,6 +63,8 @@ const websocketAccept = (key: string) =>
 interface CallerSession {
   sock: TLSSocket;
   streams: number;
+  /** Runs until the first request arrives: a connection that sends none is closed. */
+  firstRequest?: NodeJS.Timeout;
 }
 
 /** The HTTP/2 side of the service port: `accept` takes a caller's TLS socket that chose "h2". */
@@ -79,6 +81,7 @@ export function http2Callers(deps: RelayDeps) {
       stream.close(NGHTTP2_INTERNAL_ERROR);
       return;
     }
+    clearTimeout(cs.firstRequest);
     cs.streams++;
     stream.once('close', () => cs.streams--);
     new CallerStream(stream, headers, cs.sock, deps, pipes);
@@ -88,6 +91,12 @@ export function http2Callers(deps: RelayDeps) {
       sock.setNoDelay(true);
       server.once('session', (session: http2.ServerHttp2Session) => {
         const cs: CallerSession = { sock, streams: 0 };
+        cs.firstRequest = setTimeout(() => {
+          session.destroy();
+          sock.destroy();
+        }, deps.headMs);
+        cs.firstRequest.unref();
+        session.once('close', () => clearTimeout(cs.firstRequest));
         sessions.set(session, cs);
         session.on('error', () => {});
         session.setLocalWindowSize(16 << 20);

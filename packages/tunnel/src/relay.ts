@@ -37,6 +37,9 @@ import type { AgentConnection } from './registry.js';
 import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
 import type { ServiceTarget } from './service-auth.js';
 
+/** How long an error answer may take to be read before the connection is dropped. */
+const closeGraceMs = 5_000;
+
 /** A chunk this large is written on its own. */
 const bulkChunk = 16 * 1024;
 
@@ -113,6 +116,11 @@ export class CallerConnection implements OpenRequest {
   private corked = false;
   /** The sweep round of the last traffic. */
   private seen = round;
+  /**
+   * Runs while a request head is awaited: from the connection's start, and from the first byte
+   * of each later head. Every byte resets the idle sweep; this deadline is not reset.
+   */
+  private headTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sock: TLSSocket,
@@ -125,6 +133,36 @@ export class CallerConnection implements OpenRequest {
     sock.on('error', () => {});
     sock.on('drain', () => this.stream?.resume());
     register(this);
+    this.awaitHead();
+  }
+
+  private awaitHead() {
+    if (this.headTimer || this.closing) return;
+    this.headTimer = setTimeout(() => this.headTimedOut(), this.deps.headMs);
+    this.headTimer.unref();
+  }
+
+  private headDone() {
+    clearTimeout(this.headTimer);
+    this.headTimer = undefined;
+  }
+
+  private headTimedOut() {
+    this.headTimer = undefined;
+    if (this.closing) return;
+    // An answer owed before ours would be taken for the 408: cut the connection instead.
+    if (this.pending.length > 0) {
+      this.closing = true;
+      this.sock.destroy();
+      if (this.stream) closeTunnel(this.stream);
+      return;
+    }
+    const s = Math.round(this.deps.headMs / 1000);
+    this.fail({
+      status: 408,
+      code: 'INVALID_ARGUMENT',
+      message: `the request head did not arrive within ${s}s`,
+    });
   }
 
   /** Called by the idle sweep. */
@@ -185,6 +223,7 @@ export class CallerConnection implements OpenRequest {
       }
       const end = headEnd(b, off);
       if (end < 0) {
+        this.awaitHead();
         if (b.length - off > maxHeadBytes)
           this.refuse({
             status: 431,
@@ -194,6 +233,7 @@ export class CallerConnection implements OpenRequest {
         else this.carry = b.subarray(off);
         return;
       }
+      this.headDone();
       let head: Head;
       try {
         head = parseHead(b.toString('latin1', off, end - 4), true);
@@ -461,6 +501,7 @@ export class CallerConnection implements OpenRequest {
   }
 
   private onCallerClose() {
+    this.headDone();
     unregister(this);
     for (const c of this.credentials) this.deps.open.delete(c, this);
     this.closing = true;
@@ -494,6 +535,8 @@ export class CallerConnection implements OpenRequest {
     this.sock.end(
       `HTTP/1.1 ${f.status} ${reasons[f.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
+    // A caller that neither reads the answer nor closes its side is not waited for.
+    setTimeout(() => this.sock.destroy(), closeGraceMs).unref();
     if (this.stream) closeTunnel(this.stream);
   }
 }
