@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { invalidArgument } from '@skyway/core';
 import { ruleView } from '../../services/rules.js';
-import { requireRole } from '../auth.js';
+import { allow, type NamespaceResolver } from '../access.js';
 import type { Services } from '../context.js';
 import { NameList, RuleList, TagMembersBody, TagParams } from '../schemas.js';
 
@@ -19,18 +19,15 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
   const { tags, resources, rules } = services;
   const schema = { tags: ['tags'], params: TagParams };
 
-  app.get('/tags', { schema: { tags: ['tags'] } }, async (req) => {
-    requireRole(req, 'viewer');
+  app.get('/tags', { config: allow('viewer', 'none'), schema: { tags: ['tags'] } }, async () => {
     return { tags: tags.list().map(tagView) };
   });
 
-  app.get('/tags/:tag', { schema }, async (req) => {
-    requireRole(req, 'viewer');
+  app.get('/tags/:tag', { config: allow('viewer', 'none'), schema }, async (req) => {
     return tagView(tags.get(req.params.tag));
   });
 
-  app.post('/tags/:tag/resolveMembers', { schema }, async (req) => {
-    requireRole(req, 'viewer');
+  app.post('/tags/:tag/resolveMembers', { config: allow('viewer', 'none'), schema }, async (req) => {
     const r = tags.resolve(req.params.tag);
     return { tag_name: req.params.tag, ips: r.cidrs, leaves: r.leaves.map(tagView) };
   });
@@ -46,26 +43,29 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       }
       return tagView(await tags.setMembers(req.params.tag, req.body.child_tags, { append }));
     };
-  app.post('/tags/:tag/applyMembers', { schema: { ...schema, body: TagMembersBody } }, async (req) => {
-    requireRole(req, 'operator');
-    return setMembers(true)(req);
-  });
-  app.put('/tags/:tag', { schema: { ...schema, body: TagMembersBody } }, async (req) => {
-    requireRole(req, 'operator');
-    return setMembers(false)(req);
-  });
+  app.post(
+    '/tags/:tag/applyMembers',
+    { config: allow('operator', 'none'), schema: { ...schema, body: TagMembersBody } },
+    setMembers(true),
+  );
+  app.put(
+    '/tags/:tag',
+    { config: allow('operator', 'none'), schema: { ...schema, body: TagMembersBody } },
+    setMembers(false),
+  );
 
-  app.delete('/tags/:tag', { schema }, async (req) => {
-    requireRole(req, 'operator');
+  app.delete('/tags/:tag', { config: allow('operator', 'none'), schema }, async (req) => {
     await tags.delete(req.params.tag);
     return {};
   });
 
   app.delete(
     '/tags/:tag/members/:member',
-    { schema: { tags: ['tags'], params: Type.Object({ tag: Type.String(), member: Type.String() }) } },
+    {
+      config: allow('operator', 'none'),
+      schema: { tags: ['tags'], params: Type.Object({ tag: Type.String(), member: Type.String() }) },
+    },
     async (req) => {
-      requireRole(req, 'operator');
       return tagView(await tags.removeMember(req.params.tag, req.params.member));
     },
   );
@@ -78,22 +78,33 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
     return leaves.flatMap((l) => (l.uri && byUri.has(l.uri) ? [byUri.get(l.uri)!] : []));
   };
 
-  app.post('/tags/:tag/rules', { schema: { ...schema, body: RuleList } }, async (req) => {
-    const members = await membersOf(req.params.tag);
-    for (const m of members) requireRole(req, 'operator', m.namespace);
-    const applied = [];
-    for (const m of members) {
-      const out = await rules.apply({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
-      applied.push({ namespace: m.namespace, cloud: m.cloud, resource: m.name, rules: out.map(ruleView) });
-    }
-    return { applied };
-  });
+  /** The namespaces of the resources a tag stands for: a rule on the tag changes each of them. */
+  const memberNamespaces: NamespaceResolver = async (req) => [
+    ...new Set((await membersOf((req.params as { tag: string }).tag)).map((m) => m.namespace)),
+  ];
 
-  app.delete('/tags/:tag/rules', { schema: { ...schema, body: NameList } }, async (req) => {
-    const members = await membersOf(req.params.tag);
-    for (const m of members) requireRole(req, 'operator', m.namespace);
-    for (const m of members)
-      await rules.delete({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
-    return { resources: members.map((m) => `${m.namespace}/${m.cloud}/${m.name}`) };
-  });
+  app.post(
+    '/tags/:tag/rules',
+    { config: allow('operator', memberNamespaces), schema: { ...schema, body: RuleList } },
+    async (req) => {
+      const members = await membersOf(req.params.tag);
+      const applied = [];
+      for (const m of members) {
+        const out = await rules.apply({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
+        applied.push({ namespace: m.namespace, cloud: m.cloud, resource: m.name, rules: out.map(ruleView) });
+      }
+      return { applied };
+    },
+  );
+
+  app.delete(
+    '/tags/:tag/rules',
+    { config: allow('operator', memberNamespaces), schema: { ...schema, body: NameList } },
+    async (req) => {
+      const members = await membersOf(req.params.tag);
+      for (const m of members)
+        await rules.delete({ namespace: m.namespace, cloud: m.cloud, resource: m.name }, req.body);
+      return { resources: members.map((m) => `${m.namespace}/${m.cloud}/${m.name}`) };
+    },
+  );
 };
