@@ -195,7 +195,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       await app.ready();
     }
     let paragliderUrl: string | undefined;
-    if (config.paraglider && opts.listen !== false) {
+    // Its own listener, started whenever the config asks for it (inject()-only tests too).
+    if (config.paraglider) {
       const pg = await startParagliderListener({ services, config: config.paraglider, logger: opts.logger });
       closers.push(() => pg.close());
       paragliderUrl = pg.url;
