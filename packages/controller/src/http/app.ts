@@ -59,12 +59,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { config: publicRoute, schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   const services = opts.services;
-  // Paraglider-compatible paths at the root, and the same under /api/v1.
-  for (const prefix of ['', '/api/v1']) {
-    await app.register(resourceRoutes, { prefix, services });
-    await app.register(tagRoutes, { prefix, services });
-    await app.register(namespaceRoutes, { prefix, services });
-  }
+  // Paraglider's wire format is served by http/paraglider on a listener of its own.
+  await app.register(resourceRoutes, { prefix: '/api/v1', services });
+  await app.register(tagRoutes, { prefix: '/api/v1', services });
+  await app.register(namespaceRoutes, { prefix: '/api/v1', services });
   await app.register(nativeRoutes, { prefix: '/api/v1', services });
   for (const extra of opts.extraRoutes ?? []) await app.register(extra, { prefix: '/api/v1' });
   return app;
