@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { parse } from 'yaml';
 import { parseDuration } from './auth/tokens.js';
+import { type ParagliderConfig, parseParagliderConfig } from './http/paraglider/config.js';
 
 export interface CloudConfig {
   name: string;
@@ -38,6 +39,8 @@ export interface ControllerConfig {
   repairDrift: boolean;
   /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
   pluginKeyTtlMs: number;
+  /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
+  paraglider?: ParagliderConfig;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -63,6 +66,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'poll_interval',
     'repair_drift',
     'plugin_key_ttl',
+    'paraglider',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -138,6 +142,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     pollInterval,
     repairDrift,
     pluginKeyTtlMs,
+    ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }
 
