@@ -73,7 +73,7 @@ test('plugin keys are rotated while the plugin runs and all revoked when it stop
     // The plugin calls back (for an address space) with its current key.
     const res = await c.app.inject({
       method: 'POST',
-      url: '/namespaces/default/clouds/cloud-a/resources',
+      url: '/api/v1/namespaces/default/clouds/cloud-a/resources',
       headers: { authorization: `Bearer ${c.adminToken}` },
       payload: { name: 'vm-a', description: '{}' },
     });
