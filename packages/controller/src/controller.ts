@@ -15,15 +15,20 @@ import {
   PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
+import type { TunnelEndpoint } from '@skyway/tunnel';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { makeAgentRoutes, startAgentTunnel } from './agents/index.js';
+import { Revocations, registryBackend, storeTokenBackend } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
+import { openFileCa } from './ca/index.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
 import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
-import { AccessService, StoreRevocations } from './services/access.js';
+import { AccessService } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
 import { EventBus } from './services/events.js';
 import { PluginManager } from './services/plugins.js';
@@ -32,7 +37,6 @@ import { ResourceService } from './services/resources.js';
 import { RuleService } from './services/rules.js';
 import { TagService } from './services/tags.js';
 import { Store } from './store/store.js';
-import { makeAgentRoutes, startTunnelEndpoint, type TunnelEndpoint } from './tunnel/index.js';
 
 /** Builds a trusted in-process plugin for one cloud. */
 export type InProcessFactory = (opts: {
@@ -65,6 +69,8 @@ export interface RunningController {
   tunnel: TunnelEndpoint;
   /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
   paragliderUrl?: string;
+  /** The one revocation list (every credential kind, every listener). */
+  revocations: Revocations;
   close(): Promise<void>;
 }
 
@@ -76,7 +82,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   try {
     const secrets = SecretBox.fromFile(join(config.home, 'secret.key'));
     const events = new EventBus(store);
-    const revocations = await new StoreRevocations(store).load();
+    // One CA and one revocation list for every credential kind and every listener.
+    const { ca, registry: issued } = await openFileCa(config.home);
+    const revocations = await Revocations.open([storeTokenBackend(store), registryBackend(issued)]);
     const tokens = await TokenService.open({
       keyFile: join(config.home, 'token-key.jwk'),
       revocations,
@@ -184,21 +192,23 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     }
 
     // The agent tunnel: agents dial in here; callers reach their services on the service port.
-    const tunnel = await startTunnelEndpoint({
+    const tunnel = await startAgentTunnel({
       home: config.home,
+      ca,
       tokens,
       revocations,
+      logger: opts.logger ?? pino({ enabled: false }),
       host: config.host,
       tunnelPort: config.tunnelPort,
       servicePort: config.servicePort,
-      ...(opts.logger ? { logger: opts.logger as never } : {}),
     });
     closers.push(() => tunnel.close());
+    const agentRoutes = makeAgentRoutes({ endpoint: tunnel, ca, tokens, registry: issued, revocations });
     const app = await buildApp({
       services,
       tokens,
       logger: opts.logger,
-      extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
+      extraRoutes: [agentRoutes, ...(opts.extraRoutes ?? [])],
     });
     closers.push(() => app.close());
     poller.start(config.pollInterval * 1000);
@@ -226,6 +236,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       tunnel,
       paragliderUrl,
+      revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
         for (const c of closers.reverse()) await c();
