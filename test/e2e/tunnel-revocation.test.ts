@@ -272,7 +272,11 @@ test('agent certificate: revoked, its tunnel and the watches through it are cut,
 });
 
 test('plugin key: revoked, it is refused by the plugin callbacks and everywhere else', async () => {
-  const key = await c.services.access.issue('plugin:probe', { kind: 'plugin', plugin: 'probe' }, 3_600_000);
+  const key = await c.services.access.issue(
+    'plugin:probe',
+    { kind: 'plugin', plugin: 'probe', bindings: [{ namespace: 'default', cloud: 'probe' }] },
+    3_600_000,
+  );
   const cred = { token: key.token };
   assert.notEqual((await grpc(cred)).status, Code.Unauthenticated);
   await revokeAndCheck('plugin key', key.id, cred);

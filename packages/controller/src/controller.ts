@@ -24,7 +24,9 @@ import { TokenService } from './auth/tokens.js';
 import { openFileCa } from './ca/index.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
+import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
+import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
 import { AccessService } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
@@ -67,6 +69,8 @@ export interface RunningController {
   services: import('./http/context.js').Services;
   tokens: TokenService;
   tunnel: TunnelEndpoint;
+  /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
+  paragliderUrl?: string;
   /** The one revocation list (every credential kind, every listener). */
   revocations: Revocations;
   close(): Promise<void>;
@@ -106,6 +110,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     const registry = await loadRegistry([...(opts.builtinDescriptors ?? []), ...config.plugins]);
     const services = { resources, rules, tags, connectivity, events, access, plugins, poller, registry };
 
+    // Plugin processes die with their controller, so keys an earlier run left live serve no one.
+    await revokeStalePluginKeys(access);
+    const keyOptions = {
+      access,
+      ttlMs: config.pluginKeyTtlMs,
+      onError: (err: unknown, what: string) => opts.logger?.error({ err }, what),
+    };
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
     const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
     const callbacks = await serve({
@@ -121,7 +132,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
         const descriptor = registry.has(cloud.plugin) ? registry.get(cloud.plugin) : undefined;
         if (factory && descriptor?.runtime !== 'process') {
           // Trusted fast path: same process, calls back without a network hop.
-          const controller = inProcessController(controllerService(callbackDeps, async () => cloud.name));
+          const self = { plugin: cloud.plugin, bindings: [{ namespace, cloud: cloud.name }] };
+          const controller = inProcessController(controllerService(callbackDeps, async () => self));
           const impl = await factory({
             cloud: cloud.name,
             namespace,
@@ -146,23 +158,30 @@ export async function startController(opts: StartOptions): Promise<RunningContro
             `namespaces.${namespace}.clouds.${cloud.name}.plugin: no plugin named "${cloud.plugin}" (known: ${known.join(', ') || 'none'})`,
           );
         }
-        // Isolated: its own process with its own revocable API key.
-        const key = await access.issue(
-          `plugin:${cloud.name}`,
-          { kind: 'plugin', plugin: cloud.name },
-          365 * 86_400_000,
-        );
+        // Isolated: its own process with its own short-lived key, bound to this cloud alone.
+        const keys = new PluginKeys(keyOptions, cloud.plugin, [{ namespace, cloud: cloud.name }]);
+        const pluginLog = opts.logger?.child({ plugin: cloud.plugin, namespace, cloud: cloud.name });
         const launched = await launchPlugin({
           descriptor,
           controllerUrl: callbacks.url,
-          apiKey: key.token,
+          apiKey: await keys.issue(),
           env: {
             SKYWAY_PLUGIN_CLOUD: cloud.name,
             SKYWAY_PLUGIN_NAMESPACE: namespace,
             SKYWAY_PLUGIN_CONFIG: JSON.stringify({ ...descriptor.default_config, ...cloud.config }),
           },
+          onStderr: (line) => pluginLog?.warn({ stderr: line }, 'plugin stderr'),
+        }).catch(async (e) => {
+          await keys.stop();
+          throw e;
         });
-        closers.push(() => launched.stop());
+        keys.startRotation(launched);
+        // Its keys die with the process, however it ends.
+        void launched.exited.then(() => keys.stop());
+        closers.push(async () => {
+          await launched.stop();
+          await keys.stop();
+        });
         plugins.add({
           namespace,
           cloud: cloud.name,
@@ -204,6 +223,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     } else {
       await app.ready();
     }
+    let paragliderUrl: string | undefined;
+    // Its own listener, started whenever the config asks for it (inject()-only tests too).
+    if (config.paraglider) {
+      const pg = await startParagliderListener({ services, config: config.paraglider, logger: opts.logger });
+      closers.push(() => pg.close());
+      paragliderUrl = pg.url;
+    }
     return {
       app,
       url,
@@ -212,6 +238,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       services,
       tokens,
       tunnel,
+      paragliderUrl,
       revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
@@ -221,6 +248,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   } catch (e) {
     for (const c of closers.reverse()) await c();
     throw e;
+  }
+}
+
+async function revokeStalePluginKeys(access: AccessService): Promise<void> {
+  const now = Date.now();
+  for (const t of await access.list()) {
+    const kind = (t.scope as { kind?: string } | null)?.kind;
+    if (kind === 'plugin' && !t.revokedAt && Date.parse(t.expiresAt) > now) await access.revoke(t.id);
   }
 }
 
