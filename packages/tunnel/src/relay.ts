@@ -25,6 +25,7 @@ import {
 import {
   type BodyTracker,
   type Head,
+  HttpParseError,
   headEnd,
   header,
   maxHeadBytes,
@@ -86,7 +87,13 @@ export class CallerConnection implements OpenRequest {
   /** A token is being verified: the caller's bytes wait in `carry`. */
   private verifying = false;
   private reqBody?: BodyTracker;
-  /** After an upgrade request, the caller's bytes are relayed as they are. */
+  /**
+   * An upgrade was asked for and its answer has not come: the caller's further bytes wait in
+   * `carry`. Relayed raw before the service accepts, they would reach a service that answers
+   * normally as requests that skipped authentication, the Host rewrite and the agent's checks.
+   */
+  private upgrading = false;
+  /** After the service switched protocols (101), the caller's bytes are relayed as they are. */
   private raw = false;
   /**
    * Once the answers owed are written the connection closes, the caller's further bytes
@@ -176,7 +183,14 @@ export class CallerConnection implements OpenRequest {
   }
 
   private idle() {
-    return this.pending.length === 0 && !this.resBody && !this.resRaw && !this.reqBody && !this.raw;
+    return (
+      this.pending.length === 0 &&
+      !this.resBody &&
+      !this.resRaw &&
+      !this.reqBody &&
+      !this.raw &&
+      !this.upgrading
+    );
   }
 
   // ---- caller -> agent ----
@@ -220,6 +234,12 @@ export class CallerConnection implements OpenRequest {
           this.send(frameEnd);
         }
         continue;
+      }
+      if (this.upgrading) {
+        // Held until the service answers the upgrade (at most what came before the socket paused).
+        this.carry = b.subarray(off);
+        this.sock.pause();
+        return;
       }
       const end = headEnd(b, off);
       if (end < 0) {
@@ -324,8 +344,8 @@ export class CallerConnection implements OpenRequest {
     if (!this.stream && !this.openStream()) return false;
     this.conn!.stats.requests++;
     this.write(headBytes);
-    if (upgrade) this.raw = true;
-    else if (!body.done) this.reqBody = body;
+    if (upgrade) this.upgrading = true;
+    if (!body.done) this.reqBody = body;
     return true;
   }
 
@@ -378,6 +398,7 @@ export class CallerConnection implements OpenRequest {
     this.responseStarted = true;
     this.retry = undefined;
     if (!this.resRaw) this.track(chunk);
+    const switched = this.resRaw && this.upgrading;
     // Small chunks that arrive in the same tick go out in one TLS write; the next tick flushes
     // them. A response that ends in this chunk (the common small one) is written at once, and so
     // is a full-size chunk of a bulk transfer (Node copies corked writes into one new buffer).
@@ -394,6 +415,15 @@ export class CallerConnection implements OpenRequest {
       this.sock.end();
       closeTunnel(stream);
       return;
+    }
+    if (switched) {
+      // The service accepted the upgrade: what the caller sent meanwhile goes out, then everything raw.
+      this.upgrading = false;
+      this.raw = true;
+      const held = this.carry;
+      this.carry = undefined;
+      if (held) this.send(frameBody, held);
+      this.sock.resume();
     }
     if (this.sock.writableLength > maxBuffered) stream.pause();
   }
@@ -431,13 +461,15 @@ export class CallerConnection implements OpenRequest {
         }
         const head = parseHead(b.toString('latin1', off, end - 4), false);
         off = end;
-        if (head.status === 101) {
+        if (head.status === 101 && this.upgrading && this.pending.length === 1) {
           this.resRaw = true;
           return;
         }
+        if (head.status === 101) throw new HttpParseError('switching protocols without a request for it');
         if (head.status! < 200) continue;
-        // The final answer to the upgrade request (the last one sent) is not a 101.
-        if (this.raw && this.pending.length === 1) this.closeWhenAnswered ??= 'end';
+        // The final answer to the upgrade request (the last one sent) is not a 101: the caller's
+        // next bytes were meant for another protocol, or are requests that skipped our checks.
+        if (this.upgrading && this.pending.length === 1) this.closeWhenAnswered ??= 'end';
         const body = responseBody(head, this.pending[0]);
         this.keepAlive = body.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
         if (body.done) {
