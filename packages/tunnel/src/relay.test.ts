@@ -149,3 +149,17 @@ test('a connection that sends nothing at all is closed at the head deadline too'
   await new Promise((r) => setTimeout(r, 150));
   assert.match(sock.written, /^HTTP\/1.1 408 /);
 });
+
+test('a request with only bare-LF line endings is refused at once (400), not held for a CRLF that never comes', () => {
+  const sock = new FakeSocket();
+  new CallerConnection(sock as unknown as TLSSocket, {
+    auth: {} as ServiceAuthenticator,
+    agents: new AgentRegistry(),
+    open: new OpenRequests(),
+    log: silentLogger,
+    statusOf: fakeStatusOf,
+    headMs: 30_000,
+  });
+  sock.emit('data', Buffer.from('GET / HTTP/1.1\nHost: x\nAuthorization: Bearer t\n\n'));
+  assert.match(sock.written, /^HTTP\/1.1 400 /);
+});

@@ -241,7 +241,13 @@ export class CallerConnection implements OpenRequest {
         this.sock.pause();
         return;
       }
-      const end = headEnd(b, off);
+      let end: number;
+      try {
+        end = headEnd(b, off);
+      } catch {
+        this.refuse({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request head (bare LF)' });
+        return;
+      }
       if (end < 0) {
         this.awaitHead();
         if (b.length - off > maxHeadBytes)
