@@ -382,6 +382,11 @@ describe('glide v0.1.0 against the compatibility listener', () => {
       step.check?.(answer, res.body);
     });
   });
+
+  it("tags made through glide belong to the listener's namespace", () => {
+    for (const t of ['app', 'ext-dns', 'ext-svc', 'tagname'])
+      assert.equal(h.services.tags.get(t).namespace, ns, t);
+  });
 });
 
 describe('the compatibility listener', () => {
