@@ -157,12 +157,18 @@ export class TagService {
     if (existing && existing.members.length > 0) {
       throw invalidArgument(`tag "${name}" has members; a tag has members or an ip/uri, not both`, 'tag');
     }
+    const owner = existing ? existing.namespace : (opts.namespace ?? undefined);
+    if (opts.namespace !== undefined && existing && (opts.namespace ?? undefined) !== owner) {
+      throw invalidArgument(
+        `tag "${name}" belongs to ${owner ? `namespace "${owner}"` : 'no namespace (global)'}; its owner cannot change`,
+        'namespace',
+      );
+    }
     const parts = name.split('.');
     const [ns, cloud, resource] = parts;
-    if (parts.length === 3 && (await this.store.getResource(ns!, cloud!, resource!))) {
+    if (parts.length === 3 && (await this.store.resources.get(ns!, cloud!, resource!))) {
       throw invalidArgument(`tag "${name}" is the leaf tag of a resource and follows the resource`, 'tag');
     }
-    const owner = existing ? existing.namespace : (opts.namespace ?? undefined);
     if (owner !== undefined) validateNamespaceName(owner, 'namespace');
     if (!existing && owner !== undefined && parts.length === 3 && ns !== owner) {
       throw invalidArgument(
