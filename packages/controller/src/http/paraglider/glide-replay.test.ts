@@ -436,6 +436,40 @@ describe('the compatibility listener', () => {
     }
   });
 
+  it('answers a write that outlasts wait_seconds with 503, and the write goes on', async () => {
+    const h = await startHarness({ clouds: [east] });
+    let finished = false;
+    const slowRules = Object.create(h.services.rules) as typeof h.services.rules;
+    slowRules.apply = async (...args) => {
+      await new Promise((r) => setTimeout(r, 600));
+      const out = await h.services.rules.apply(...args);
+      finished = true;
+      return out;
+    };
+    const pg = await startParagliderListener({
+      services: { ...h.services, rules: slowRules },
+      config: parseParagliderConfig({ listen: '127.0.0.1:0', wait_seconds: 0.2 }, 'test'),
+    });
+    try {
+      const port = Number(new URL(pg.url).port);
+      const send = (c: GoCall) => sendRaw({ port }, goRequest(c.method, c.path, c.body, `127.0.0.1:${port}`));
+      assert.equal((await send(client.createResource('default', east, 'vm-w', '{}'))).status, 200);
+      const res = await send(client.addPermitListRules('default', east, 'vm-w', pingRules('10.0.0.0/8')));
+      assert.equal(res.status, 503);
+      assert.deepEqual(JSON.parse(res.body).code, 'UNAVAILABLE');
+      assert.match(JSON.parse(res.body).error, /still in progress after 0.2 s/);
+      await new Promise((r) => setTimeout(r, 800));
+      assert.ok(finished, 'the write went on');
+      assert.equal(
+        (await h.services.rules.get({ namespace: 'default', cloud: east, resource: 'vm-w' })).length,
+        2,
+      );
+    } finally {
+      await pg.close();
+      await h.close();
+    }
+  });
+
   it('refuses a listen address other machines can reach, naming the field', () => {
     for (const listen of [
       '0.0.0.0:7071',
