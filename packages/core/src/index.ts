@@ -8,3 +8,7 @@ export * from './keepalive.js';
 export * from './permit-list.js';
 export * from './relay-frames.js';
 export * from './tags.js';
+export * from './overlay-iprange.js';
+export * from './overlay-names.js';
+export * from './overlay-plan.js';
+export * from './overlay-proposal.js';
