@@ -20,6 +20,7 @@ import { TokenService } from './auth/tokens.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { buildApp } from './http/app.js';
+import { OverlayService } from './overlay/service.js';
 import { SecretBox } from './secrets.js';
 import { AccessService, StoreRevocations } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
@@ -175,7 +176,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       ...(opts.logger ? { logger: opts.logger as never } : {}),
     });
     closers.push(() => tunnel.close());
+    const overlays = new OverlayService({
+      store,
+      secrets,
+      root: tunnel.ca,
+      isRegistered: (agent) => tunnel.agents.has(agent),
+    });
     const app = await buildApp({
+      overlays,
       services,
       tokens,
       logger: opts.logger,

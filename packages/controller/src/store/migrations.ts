@@ -1,5 +1,6 @@
 // Schema migrations, in order. Never edit a released one; add the next.
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { overlayMigration } from '../overlay/migration.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -110,6 +111,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_overlay': overlayMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
