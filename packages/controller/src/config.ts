@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { parse } from 'yaml';
+import { type ParagliderConfig, parseParagliderConfig } from './http/paraglider/config.js';
 
 export interface CloudConfig {
   name: string;
@@ -35,6 +36,8 @@ export interface ControllerConfig {
   pollInterval: number;
   /** Make the clouds match the store when drift is found (false: report only). */
   repairDrift: boolean;
+  /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
+  paraglider?: ParagliderConfig;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -59,6 +62,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'namespaces',
     'poll_interval',
     'repair_drift',
+    'paraglider',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -131,6 +135,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     namespaces,
     pollInterval,
     repairDrift,
+    ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }
 

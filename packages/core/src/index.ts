@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './idle-pool.js';
 export * from './ipam.js';
 export * from './keepalive.js';
+export * from './namespace-name.js';
 export * from './overlay-iprange.js';
 export * from './overlay-names.js';
 export * from './overlay-plan.js';

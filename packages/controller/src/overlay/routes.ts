@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { type ErrorKind, isSkywayError } from '@skyway/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { requireRole, visibleNamespaces } from '../http/auth.js';
+import { allow, GLOBAL, visibleNamespaces } from '../http/access.js';
 import { errorBody, handleError, statusOfKind } from '../http/errors.js';
 import { kinds, type SccKind } from './kinds.js';
 import { HubDeviceBody, objectBody, specs } from './schemas.js';
@@ -63,11 +63,15 @@ export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app
   });
 
   /** The overlay's namespace is what a token must be scoped to. */
-  const access = async (req: FastifyRequest, overlay: string, role: 'viewer' | 'operator') => {
-    requireRole(req, 'viewer');
-    const o = await overlays.overlayRow(overlay);
-    requireRole(req, role, o.namespace);
-  };
+  const inOverlay = async (req: FastifyRequest) => [
+    (await overlays.overlayRow((req.params as { overlay: string }).overlay)).namespace,
+  ];
+  const reads = allow('viewer', inOverlay);
+  const writes = allow('operator', inOverlay);
+  /** A new overlay's namespace: ?namespace=, else the token's own (its first), else default. */
+  const newOverlay = (req: FastifyRequest) => [namespaceFor(req)];
+  const namespaceFor = (req: FastifyRequest) =>
+    (req.query as { namespace?: string }).namespace ?? visibleNamespaces(req)?.[0] ?? 'default';
   const created = (reply: FastifyReply, body: unknown) => reply.status(201).send(body);
   const gone = (reply: FastifyReply) => reply.status(204).send();
   const notAllowed = async (req: FastifyRequest, reply: FastifyReply) =>
@@ -85,6 +89,7 @@ export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app
   app.post(
     '/overlays',
     {
+      config: allow('operator', newOverlay),
       schema: {
         ...tags('overlays'),
         body: objectBody(specs.overlay, false),
@@ -92,36 +97,37 @@ export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app
       },
     },
     async (req, reply) => {
-      const scoped = visibleNamespaces(req);
-      const ns = req.query.namespace ?? scoped?.[0] ?? 'default';
-      requireRole(req, 'operator', ns);
-      return created(reply, await overlays.create('overlay', '', req.body as SccBody, ns));
+      return created(reply, await overlays.create('overlay', '', req.body as SccBody, namespaceFor(req)));
     },
   );
-  app.get('/overlays', { schema: tags('overlays') }, async (req) => {
-    requireRole(req, 'viewer');
+  app.get('/overlays', { config: allow('viewer', 'filter'), schema: tags('overlays') }, async (req) => {
     const visible = visibleNamespaces(req);
     const rows = await overlays.objects.list('overlay');
     const ok = new Set(rows.filter((r) => !visible || visible.includes(r.namespace)).map((r) => r.name));
     return (await overlays.list('overlay', '')).filter((o) => ok.has(o.metadata.name));
   });
-  app.get('/overlays/:overlay', { schema: { ...tags('overlays'), params: O } }, async (req) => {
-    await access(req, req.params.overlay, 'viewer');
-    return overlays.get('overlay', '', req.params.overlay);
-  });
+  app.get(
+    '/overlays/:overlay',
+    { config: reads, schema: { ...tags('overlays'), params: O } },
+    async (req) => {
+      return overlays.get('overlay', '', req.params.overlay);
+    },
+  );
   app.put(
     '/overlays/:overlay',
-    { schema: { ...tags('overlays'), params: O, body: objectBody(specs.overlay, false) } },
+    { config: writes, schema: { ...tags('overlays'), params: O, body: objectBody(specs.overlay, false) } },
     async (req) => {
-      await access(req, req.params.overlay, 'operator');
       return overlays.update('overlay', '', req.params.overlay, req.body as SccBody);
     },
   );
-  app.delete('/overlays/:overlay', { schema: { ...tags('overlays'), params: O } }, async (req, reply) => {
-    await access(req, req.params.overlay, 'operator');
-    await overlays.remove('overlay', '', req.params.overlay);
-    return gone(reply);
-  });
+  app.delete(
+    '/overlays/:overlay',
+    { config: writes, schema: { ...tags('overlays'), params: O } },
+    async (req, reply) => {
+      await overlays.remove('overlay', '', req.params.overlay);
+      return gone(reply);
+    },
+  );
 
   // ---- objects of an overlay ----
   const children: SccKind[] = ['proposal', 'hub', 'iprange', 'device', 'certificate'];
@@ -129,40 +135,54 @@ export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app
     const info = kinds[kind];
     const path = `/overlays/:overlay/${info.collection}`;
     const body = objectBody(specs[kind as keyof typeof specs], kind !== 'certificate');
-    app.post(path, { schema: { ...tags(info.collection), params: O, body } }, async (req, reply) => {
-      await access(req, req.params.overlay, 'operator');
-      return created(reply, await overlays.create(kind, req.params.overlay, req.body as never));
-    });
-    app.get(path, { schema: { ...tags(info.collection), params: O } }, async (req) => {
-      await access(req, req.params.overlay, 'viewer');
+    app.post(
+      path,
+      { config: writes, schema: { ...tags(info.collection), params: O, body } },
+      async (req, reply) => {
+        return created(reply, await overlays.create(kind, req.params.overlay, req.body as never));
+      },
+    );
+    app.get(path, { config: reads, schema: { ...tags(info.collection), params: O } }, async (req) => {
       return overlays.list(kind, req.params.overlay);
     });
-    app.get(`${path}/:name`, { schema: { ...tags(info.collection), params: ON } }, async (req) => {
-      await access(req, req.params.overlay, 'viewer');
-      return overlays.get(kind, req.params.overlay, req.params.name);
-    });
+    app.get(
+      `${path}/:name`,
+      { config: reads, schema: { ...tags(info.collection), params: ON } },
+      async (req) => {
+        return overlays.get(kind, req.params.overlay, req.params.name);
+      },
+    );
     if (info.put) {
-      app.put(`${path}/:name`, { schema: { ...tags(info.collection), params: ON, body } }, async (req) => {
-        await access(req, req.params.overlay, 'operator');
-        return overlays.update(kind, req.params.overlay, req.params.name, req.body as never);
-      });
+      app.put(
+        `${path}/:name`,
+        { config: writes, schema: { ...tags(info.collection), params: ON, body } },
+        async (req) => {
+          return overlays.update(kind, req.params.overlay, req.params.name, req.body as never);
+        },
+      );
     } else {
-      app.put(`${path}/:name`, { schema: { ...tags(info.collection), params: ON } }, notAllowed);
+      app.put(
+        `${path}/:name`,
+        { config: reads, schema: { ...tags(info.collection), params: ON } },
+        notAllowed,
+      );
     }
-    app.delete(`${path}/:name`, { schema: { ...tags(info.collection), params: ON } }, async (req, reply) => {
-      await access(req, req.params.overlay, 'operator');
-      await overlays.remove(kind, req.params.overlay, req.params.name);
-      return gone(reply);
-    });
+    app.delete(
+      `${path}/:name`,
+      { config: writes, schema: { ...tags(info.collection), params: ON } },
+      async (req, reply) => {
+        await overlays.remove(kind, req.params.overlay, req.params.name);
+        return gone(reply);
+      },
+    );
   }
 
   // ---- hub-device connections and connection objects ----
   const HD = Type.Object({ overlay: Type.String(), hub: Type.String() });
   app.post(
     '/overlays/:overlay/hubs/:hub/devices',
-    { schema: { ...tags('hub-device connections'), params: HD, body: HubDeviceBody } },
+    { config: writes, schema: { ...tags('hub-device connections'), params: HD, body: HubDeviceBody } },
     async (req, reply) => {
-      await access(req, req.params.overlay, 'operator');
       const spec = req.body.spec ?? { device: req.body.device, isDelegateHub: req.body.isDelegateHub };
       if (!spec.device) {
         return reply
@@ -188,66 +208,74 @@ export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app
   const HDD = Type.Object({ overlay: Type.String(), hub: Type.String(), device: Type.String() });
   app.delete(
     '/overlays/:overlay/hubs/:hub/devices/:device',
-    { schema: { ...tags('hub-device connections'), params: HDD } },
+    { config: writes, schema: { ...tags('hub-device connections'), params: HDD } },
     async (req, reply) => {
-      await access(req, req.params.overlay, 'operator');
       await overlays.disconnect(req.params.overlay, req.params.hub, req.params.device);
       return gone(reply);
     },
   );
-  app.get('/overlays/:overlay/hubs/:hub/devices/:device', { schema: { hide: true } }, notAllowed);
+  app.get(
+    '/overlays/:overlay/hubs/:hub/devices/:device',
+    { config: reads, schema: { hide: true } },
+    notAllowed,
+  );
   app.get(
     '/overlays/:overlay/hubs/:hub/connections',
-    { schema: { ...tags('connections'), params: HD } },
+    { config: reads, schema: { ...tags('connections'), params: HD } },
     async (req) => {
-      await access(req, req.params.overlay, 'viewer');
       return overlays.connections(req.params.overlay, { type: 'Hub', name: req.params.hub });
     },
   );
   const DC = Type.Object({ overlay: Type.String(), device: Type.String() });
   app.get(
     '/overlays/:overlay/devices/:device/connections',
-    { schema: { ...tags('connections'), params: DC } },
+    { config: reads, schema: { ...tags('connections'), params: DC } },
     async (req) => {
-      await access(req, req.params.overlay, 'viewer');
       return overlays.connections(req.params.overlay, { type: 'Device', name: req.params.device });
     },
   );
 
   // Skyway's addition: rotate the overlay's CA (make-before-break; SCC never rotates).
-  app.post('/overlays/:overlay/ca/rotate', { schema: { ...tags('overlays'), params: O } }, async (req) => {
-    await access(req, req.params.overlay, 'operator');
-    return overlays.rotateCa(req.params.overlay);
-  });
+  app.post(
+    '/overlays/:overlay/ca/rotate',
+    { config: writes, schema: { ...tags('overlays'), params: O } },
+    async (req) => {
+      return overlays.rotateCa(req.params.overlay);
+    },
+  );
 
   // ---- the provider's ip ranges (no overlay may overlap them) ----
   const pBody = objectBody(specs.iprange, true);
   app.post(
     '/provider/ipranges',
-    { schema: { ...tags('provider ipranges'), body: pBody } },
+    { config: allow('admin', () => [GLOBAL]), schema: { ...tags('provider ipranges'), body: pBody } },
     async (req, reply) => {
-      requireRole(req, 'admin');
       return created(reply, await overlays.create('provider-iprange', '', req.body as SccBody));
     },
   );
-  app.get('/provider/ipranges', { schema: tags('provider ipranges') }, async (req) => {
-    requireRole(req, 'viewer');
-    return overlays.list('provider-iprange', '');
-  });
+  app.get(
+    '/provider/ipranges',
+    { config: allow('viewer', 'none'), schema: tags('provider ipranges') },
+    async () => {
+      return overlays.list('provider-iprange', '');
+    },
+  );
   app.get(
     '/provider/ipranges/:name',
-    { schema: { ...tags('provider ipranges'), params: N } },
+    { config: allow('viewer', 'none'), schema: { ...tags('provider ipranges'), params: N } },
     async (req) => {
-      requireRole(req, 'viewer');
       return overlays.get('provider-iprange', '', req.params.name);
     },
   );
-  app.put('/provider/ipranges/:name', { schema: { ...tags('provider ipranges'), params: N } }, notAllowed);
+  app.put(
+    '/provider/ipranges/:name',
+    { config: allow('viewer', 'none'), schema: { ...tags('provider ipranges'), params: N } },
+    notAllowed,
+  );
   app.delete(
     '/provider/ipranges/:name',
-    { schema: { ...tags('provider ipranges'), params: N } },
+    { config: allow('admin', () => [GLOBAL]), schema: { ...tags('provider ipranges'), params: N } },
     async (req, reply) => {
-      requireRole(req, 'admin');
       await overlays.remove('provider-iprange', '', req.params.name);
       return gone(reply);
     },

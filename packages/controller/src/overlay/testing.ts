@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { MemoryRevocationList, type Role, TokenService } from '../auth/tokens.js';
 import { CertificateAuthority } from '../ca/ca.js';
 import { MemoryCaKeyStore } from '../ca/store.js';
-import { installAuth } from '../http/auth.js';
+import { installAccess } from '../http/access.js';
 import { SecretBox } from '../secrets.js';
 import { Store } from '../store/store.js';
 import { sccRoutes } from './routes.js';
@@ -42,7 +42,7 @@ export async function startSccRig(
     logger: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  installAuth(app, tokens);
+  installAccess(app, (t) => tokens.verify(t));
   await app.register(sccRoutes, { prefix: '/scc/v1', overlays });
   await app.ready();
   const token = async (role: Role, namespaces = ['*']) =>
