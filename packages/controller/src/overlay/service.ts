@@ -590,12 +590,22 @@ export class OverlayService {
     plan: OverlayPlan,
     namespace: string,
   ): Promise<boolean> {
-    const ca = await this.caOf(s, overlay);
-    const caPems = [ca.status.current.certPem, ...(ca.status.previous ? [ca.status.previous.certPem] : [])];
+    let ca = await this.caOf(s, overlay);
     const existing = new Map((await s.documents(overlay)).map((d) => [d.site, d]));
     const certs = new Map((await s.list('site-cert', overlay)).map((c) => [c.name, c]));
+    // A CA rotation ends once every site holds a certificate of the new CA and its agent applied it.
+    if (
+      ca.status.previous &&
+      plan.sites.every(
+        (site) => certs.get(siteKey(site.site))?.status.caSerial === ca.status.current.serial,
+      ) &&
+      [...existing.values()].every((d) => d.appliedVersion >= d.version)
+    ) {
+      await s.update({ ...ca.row, status: { current: ca.status.current } as never });
+      ca = await this.caOf(s, overlay);
+    }
+    const caPems = [ca.status.current.certPem, ...(ca.status.previous ? [ca.status.previous.certPem] : [])];
     let changed = false;
-    let allNew = true;
     for (const site of plan.sites) {
       const key = siteKey(site.site);
       let cert = certs.get(key);
@@ -621,7 +631,6 @@ export class OverlayService {
           secret: this.opts.secrets.seal(keyPem),
         });
       }
-      if (cert.status.caSerial !== ca.status.current.serial) allNew = false;
       const certificate = {
         certPem: cert.status.certPem as string,
         keyPem: this.opts.secrets.open(cert.secret!),
@@ -675,13 +684,6 @@ export class OverlayService {
         document: this.opts.secrets.seal(JSON.stringify(doc)),
       });
       changed = true;
-    }
-    // A CA rotation ends once every site holds a certificate of the new CA and its agent applied it.
-    if (ca.status.previous && allNew) {
-      const docs = await s.documents(overlay);
-      if (docs.every((d) => d.appliedVersion >= d.version)) {
-        await s.update({ ...ca.row, status: { current: ca.status.current } as never });
-      }
     }
     return changed;
   }
