@@ -4,6 +4,7 @@
 // runs on instead of trying one and catching the error.
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { Dialect } from './db.js';
+import { overlayMigration } from '../overlay/migration.js';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': {
@@ -156,6 +157,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('operations_parent').on('operations').column('parent').execute();
     },
   },
+  '0004_overlay': overlayMigration,
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({
