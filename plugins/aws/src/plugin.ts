@@ -178,6 +178,16 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
     });
   };
 
+  /** The last instance takes the VPC with it, unless a VPN gateway still uses it. */
+  const dropEmptyVpc = (namespace: string, region: string) =>
+    net.queue.run(`${namespace}\u0000${region}`, async () => {
+      const vpc = await net.findVpc(namespace, region);
+      if (!vpc) return;
+      if ((await liveInstances(region, { [TAG.namespace]: namespace })).length) return;
+      if (region === cfg.regions[0] && (await vpn.gateways(namespace)).length) return;
+      await net.deleteVpc(vpc);
+    });
+
   const impl: AwsPlugin = {
     config: cfg,
     owner,
@@ -304,14 +314,7 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
       } catch (e) {
         throw awsError(e, what, region);
       }
-      // the last instance takes the VPC with it, unless a VPN gateway still uses it
-      await net.queue.run(`${namespace}\u0000${region}`, async () => {
-        const vpc = await net.findVpc(namespace, region);
-        if (!vpc) return;
-        if ((await liveInstances(region, { [TAG.namespace]: namespace })).length) return;
-        if (region === cfg.regions[0] && (await vpn.gateways(namespace)).length) return;
-        await net.deleteVpc(vpc);
-      });
+      await dropEmptyVpc(namespace, region);
       return {};
     },
 
@@ -471,7 +474,9 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
     },
 
     async deleteVpnGatewayFor(deployment, cloud) {
-      await vpn.deleteGateway(requireDeployment(deployment as ParagliderDeployment), cloud);
+      const dep = requireDeployment(deployment as ParagliderDeployment);
+      await vpn.deleteGateway(dep, cloud);
+      await dropEmptyVpc(dep.namespace, cfg.regions[0]!);
     },
 
     async destroyAll() {

@@ -3,7 +3,7 @@
 // then VPN connections on both sides with a generated shared key. Idempotent,
 // recorded in the store, listed and removable.
 import { randomBytes } from 'node:crypto';
-import { notFound, planConnectivity } from '@skyway/core';
+import { failedPrecondition, notFound, planConnectivity } from '@skyway/core';
 import type { SecretBox } from '../secrets.js';
 import type { ConnectionRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
@@ -50,7 +50,17 @@ export class ConnectivityService {
     const sideA = this.plugins.get(namespace, a);
     const sideB = this.plugins.get(namespace, b);
     const { asns, bgp } = await this.usedEverywhere();
-    const plan = planConnectivity({ cloudA: a, cloudB: b, usedAsns: asns, usedBgpPeeringIps: bgp });
+    // What each side's descriptor says its cloud needs (the AWS plugin: two tunnels, the first address of each /30).
+    const caps = (side: CloudBinding) => new Set(side.descriptor?.capabilities ?? []);
+    const [capsA, capsB] = [caps(sideA), caps(sideB)];
+    const tunnels = capsA.has('vpn-two-tunnels') || capsB.has('vpn-two-tunnels') ? 2 : 1;
+    const plan = planConnectivity({ cloudA: a, cloudB: b, usedAsns: asns, usedBgpPeeringIps: bgp, tunnels });
+    if (capsB.has('vpn-bgp-first-host')) {
+      if (capsA.has('vpn-bgp-first-host')) {
+        throw failedPrecondition(`"${a}" and "${b}" both need the first address of each BGP /30`);
+      }
+      [plan.a.bgpPeeringIps, plan.b.bgpPeeringIps] = [plan.b.bgpPeeringIps, plan.a.bgpPeeringIps];
+    }
     const who = owner(namespace, a, b);
     await this.store.transaction(async (tx) => {
       await tx.releaseAllocations(who);
@@ -69,7 +79,8 @@ export class ConnectivityService {
           }),
         );
       const [gwA, gwB] = await Promise.all([gateway(sideA, b, plan.a), gateway(sideB, a, plan.b)]);
-      const sharedKey = randomBytes(32).toString('base64url');
+      // letters and digits only, not starting with 0: what every cloud's pre-shared key rules accept (AWS's are the strictest)
+      const sharedKey = `k${randomBytes(31).toString('hex')}`;
       const connect = (side: CloudBinding, remote: string, gw: typeof gwA, remoteBgp: string[]) =>
         this.plugins.call(side, 'could not create its VPN connections', (c) =>
           c.createVpnConnections({
@@ -81,10 +92,32 @@ export class ConnectivityService {
             sharedKey,
           }),
         );
-      await Promise.all([
-        connect(sideA, b, gwB, plan.b.bgpPeeringIps),
-        connect(sideB, a, gwA, plan.a.bgpPeeringIps),
-      ]);
+      // A side whose gateway has no address until its connections exist (AWS) connects first and answers with them.
+      if (!gwA.gatewayIpAddresses.length || !gwB.gatewayIpAddresses.length) {
+        const [first, second] = !gwA.gatewayIpAddresses.length ? ([0, 1] as const) : ([1, 0] as const);
+        const sides = [
+          { side: sideA, remote: b, gw: gwA, bgp: plan.a.bgpPeeringIps },
+          { side: sideB, remote: a, gw: gwB, bgp: plan.b.bgpPeeringIps },
+        ];
+        const x = sides[first];
+        const y = sides[second];
+        if (!y.gw.gatewayIpAddresses.length) {
+          throw failedPrecondition(
+            `neither "${a}" nor "${b}" has a gateway address before its connections exist`,
+          );
+        }
+        const made = await connect(x.side, x.remote, y.gw, y.bgp);
+        if (!made.gatewayIpAddresses.length) {
+          throw failedPrecondition(`"${x.side.cloud}" made its VPN connections but gave no gateway address`);
+        }
+        x.gw.gatewayIpAddresses = made.gatewayIpAddresses;
+        await connect(y.side, y.remote, x.gw, x.bgp);
+      } else {
+        await Promise.all([
+          connect(sideA, b, gwB, plan.b.bgpPeeringIps),
+          connect(sideB, a, gwA, plan.a.bgpPeeringIps),
+        ]);
+      }
       const detail = {
         [a]: {
           asn: gwA.asn,
