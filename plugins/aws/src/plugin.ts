@@ -5,9 +5,11 @@
 // everything it made carries Skyway's ownership tags and is found again by them.
 import { fileURLToPath } from 'node:url';
 import {
+  CreateTagsCommand,
   DescribeAvailabilityZonesCommand,
   DescribeInstancesCommand,
   type Instance,
+  ModifyInstanceAttributeCommand,
   paginateDescribeInstances,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -19,6 +21,7 @@ import {
   type CloudPluginImpl,
   type ControllerClient,
   checkPermitListRule,
+  failedPrecondition,
   invalidArgument,
   notFound,
   type ParagliderDeployment,
@@ -31,7 +34,7 @@ import { awsError, isNotFound } from './errors.js';
 import { Network, type Vpc } from './network.js';
 import { checkAwsRule, rulesFromAtoms, toAtoms } from './rules.js';
 import { applyPlan, deleteGroup, ensureGroup, readGroup } from './security-group.js';
-import { type Owner, ownerFilters, TAG, tagMap, tagSpec } from './tags.js';
+import { type Owner, ownerFilters, ownerTags, TAG, tagMap, tagSpec } from './tags.js';
 import { Vpn } from './vpn.js';
 
 export const VERSION = '0.1.0';
@@ -287,6 +290,63 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
           throw awsError(e, `creating instance "${req.name}" in ${region}`, region);
         }
       });
+    },
+
+    async attachResource(req) {
+      const namespace = req.namespace || req.deployment?.namespace || 'default';
+      const ref = /^i-[0-9a-zA-Z]+$/.test(req.resource) ? undefined : parseUri(req.resource);
+      // a bare instance id: look in every configured region
+      let found: { region: string; inst: Instance } | undefined;
+      for (const region of ref ? [ref.region] : cfg.regions) {
+        const id = ref?.id ?? req.resource;
+        try {
+          const res = await net.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+          const inst = res.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+          if (inst && !GONE.includes(inst.State?.Name ?? '')) found = { region, inst };
+        } catch (e) {
+          if (!isNotFound(e)) throw awsError(e, `reading instance ${id} in ${region}`, region);
+        }
+        if (found) break;
+      }
+      if (!found) throw notFound(`no instance "${req.resource}" in ${cfg.regions.join(', ')}`);
+      const { region, inst } = found;
+      const t = tagMap(inst.Tags);
+      const uri = uriOf(region, inst.InstanceId!);
+      if (t[TAG.managedBy] === owner.owner && t[TAG.cloud] === owner.cloud) {
+        if (t[TAG.namespace] !== namespace)
+          throw notFound(`resource "${uri}" is not in namespace "${namespace}"`);
+        return { name: t[TAG.name] ?? '', uri, ip: inst.PrivateIpAddress ?? '' };
+      }
+      // an instance Skyway did not make: it must sit in the namespace's Skyway VPC; it then gets a group of its own (deny all)
+      const vpc = await net.findVpc(namespace, region);
+      if (!vpc || inst.VpcId !== vpc.vpcId) {
+        throw failedPrecondition(
+          `instance ${inst.InstanceId} is in ${inst.VpcId ?? 'no VPC'}, not in Skyway's VPC of namespace "${namespace}" in ${region}; only instances there can be attached`,
+        );
+      }
+      const name = NAME.test(t.Name ?? '') ? t.Name! : inst.InstanceId!;
+      const ec2 = net.ec2(region);
+      try {
+        const groupId = await ensureGroup(ec2, owner, vpc.vpcId, namespace, name);
+        await ec2.send(
+          new ModifyInstanceAttributeCommand({ InstanceId: inst.InstanceId, Groups: [groupId] }),
+        );
+        await ec2.send(
+          new CreateTagsCommand({
+            Resources: [inst.InstanceId!],
+            Tags: ownerTags(owner, {
+              [TAG.namespace]: namespace,
+              [TAG.deployment]: req.deployment?.id ?? vpc.deployment,
+              [TAG.name]: name,
+              [TAG.role]: 'instance',
+            }),
+          }),
+        );
+        groups.set(inst.InstanceId!, { groupId, namespace });
+      } catch (e) {
+        throw awsError(e, `attaching instance ${inst.InstanceId}`, region);
+      }
+      return { name, uri, ip: inst.PrivateIpAddress ?? '' };
     },
 
     async deleteResource(req) {
