@@ -98,18 +98,18 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
   skip,
   timeout: 120_000,
 }, async () => {
-  const a = await call('POST', '/namespaces/default/clouds/aws/resources', {
+  const a = await call('POST', '/api/v1/namespaces/default/clouds/aws/resources', {
     name: 'vm-a',
     description: { ImageId: t.imageId, InstanceType: 't3.micro' },
   });
   assert.equal(a.status, 201, JSON.stringify(a.json));
-  const b = await call('POST', '/namespaces/default/clouds/fake/resources', {
+  const b = await call('POST', '/api/v1/namespaces/default/clouds/fake/resources', {
     name: 'vm-b',
     description: { size: 'small' },
   });
   assert.equal(b.status, 201, JSON.stringify(b.json));
   const mark = t.moto.calls.length;
-  const rule = await call('POST', '/namespaces/default/clouds/aws/resources/vm-a/rules', {
+  const rule = await call('POST', '/api/v1/namespaces/default/clouds/aws/resources/vm-a/rules', {
     name: 'ssh-from-b',
     direction: 'INBOUND',
     dst_port: 22,
@@ -198,8 +198,8 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
 
   // remove everything: the connection, both VMs; then nothing of Skyway's is left on AWS
   assert.equal((await call('DELETE', '/api/v1/connections/default/aws/fake')).status, 200);
-  assert.equal((await call('DELETE', '/namespaces/default/clouds/aws/resources/vm-a')).status, 200);
-  assert.equal((await call('DELETE', '/namespaces/default/clouds/fake/resources/vm-b')).status, 200);
+  assert.equal((await call('DELETE', '/api/v1/namespaces/default/clouds/aws/resources/vm-a')).status, 200);
+  assert.equal((await call('DELETE', '/api/v1/namespaces/default/clouds/fake/resources/vm-b')).status, 200);
   await aws!.deleteVpnGatewayFor({ id: '', namespace: 'default' }, 'fake');
   const { leftovers } = await import('@skyway/plugin-aws/testing');
   assert.deepEqual(await leftovers(ec2), [], 'no live object with Skyway tags');

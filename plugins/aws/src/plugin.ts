@@ -165,8 +165,17 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
     return out;
   };
 
-  const applyRules = async (uri: string, change: (current: PermitListRule[]) => PermitListRule[]) => {
+  /** The resource's group: from the cache when we know it (an instance's group never changes), else from AWS. */
+  const groupFor = async (uri: string) => {
+    const { region, id } = parseUri(uri);
+    const g = groups.get(id);
+    if (g) return { region, id, namespace: g.namespace, groupId: g.groupId };
     const r = await findResource(uri);
+    return { region, id, namespace: r.namespace, groupId: r.groupId };
+  };
+
+  const applyRules = async (uri: string, change: (current: PermitListRule[]) => PermitListRule[]) => {
+    const r = await groupFor(uri);
     const ec2 = net.ec2(r.region);
     return net.queue.run(`sg\u0000${r.groupId}`, async () => {
       try {
@@ -435,7 +444,7 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
         ...req.rules,
       ]);
       // same cloud, other region: peer the VPCs a target falls into
-      const own = await net.findVpc(done.namespace, done.region);
+      const own = cfg.regions.length > 1 ? await net.findVpc(done.namespace, done.region) : undefined;
       if (own)
         await net.peerFor(
           own,

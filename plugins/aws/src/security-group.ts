@@ -31,17 +31,8 @@ export async function ensureGroup(
   name: string,
 ): Promise<string> {
   const groupName = `skyway-${namespace}-${name}`.slice(0, 255);
-  const found = await ec2.send(
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: [groupName] },
-        ...ownerFilters(owner),
-      ],
-    }),
-  );
-  let id = found.SecurityGroups?.[0]?.GroupId;
-  if (!id) {
+  let id: string | undefined;
+  try {
     const res = await ec2.send(
       new CreateSecurityGroupCommand({
         GroupName: groupName,
@@ -57,6 +48,20 @@ export async function ensureGroup(
       }),
     );
     id = res.GroupId!;
+  } catch (e) {
+    if (!isCode(e, 'InvalidGroup.Duplicate')) throw e;
+    // left by an attempt that crashed half way: take it over
+    const found = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: [groupName] },
+          ...ownerFilters(owner),
+        ],
+      }),
+    );
+    id = found.SecurityGroups?.[0]?.GroupId;
+    if (!id) throw e;
   }
   // A new group allows all egress; Skyway's groups start with no rule at all.
   await ec2
