@@ -302,6 +302,14 @@ describe('aws plugin on moto', { skip }, () => {
     assert.equal(again.length, 1);
   });
 
+  it("rides out AWS throttling with the SDK's retries", async () => {
+    const mark = t.moto.calls.length;
+    t.moto.throttle(1);
+    const list = await client.listResources({ deployments: [dep] });
+    assert.ok(list.resources.length >= 1);
+    assert.equal(t.moto.countSince(mark).DescribeInstances, 2, 'one throttled, one retried');
+  });
+
   it('ListResources reports instances with their state; deleting every resource leaves no Skyway object', async () => {
     const list = await client.listResources({ deployments: [dep] });
     assert.ok(list.resources.length >= 5);

@@ -17,6 +17,8 @@ export interface Moto {
   /** moto itself, for tests that look behind the plugin's back without being counted. */
   direct: string;
   calls: ApiCall[];
+  /** The next `n` calls are answered as AWS answers when it throttles (HTTP 503, RequestLimitExceeded). */
+  throttle(n: number): void;
   /** Actions counted since `mark` (an index into calls), by name. */
   countSince(mark: number): Record<string, number>;
   stop(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startMoto(): Promise<Moto> {
   child.stdout!.resume();
   child.stderr!.resume();
   const calls: ApiCall[] = [];
+  let throttled = 0;
   const proxy = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -70,6 +73,14 @@ export async function startMoto(): Promise<Moto> {
       const body = Buffer.concat(chunks);
       const params = new URLSearchParams(body.toString());
       calls.push({ action: params.get('Action') ?? `${req.method} ${req.url}`, params });
+      if (throttled > 0) {
+        throttled--;
+        res.writeHead(503, { 'content-type': 'text/xml' });
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>skyway-throttle</RequestID></Response>',
+        );
+        return;
+      }
       const up = http.request(
         { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
         (r) => {
@@ -90,6 +101,9 @@ export async function startMoto(): Promise<Moto> {
     endpoint: `http://127.0.0.1:${proxyPort}`,
     direct: `http://127.0.0.1:${port}`,
     calls,
+    throttle(n) {
+      throttled = n;
+    },
     countSince(mark) {
       const out: Record<string, number> = {};
       for (const c of calls.slice(mark)) out[c.action] = (out[c.action] ?? 0) + 1;
