@@ -106,7 +106,11 @@ try {
   await measure('resource create (first: VPC + subnet)', () => vm('first'));
   await measure('resource create', () => vm('second'));
   await measure('rule add (1 rule, 1 CIDR)', () =>
-    call('POST', '/api/v1/namespaces/default/clouds/aws/resources/second/rules', rule('ssh', ['10.1.2.3/32'])),
+    call(
+      'POST',
+      '/api/v1/namespaces/default/clouds/aws/resources/second/rules',
+      rule('ssh', ['10.1.2.3/32']),
+    ),
   );
   await measure('rules add (5 rules, 10 CIDRs, one request)', () =>
     call(
