@@ -172,6 +172,10 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
       (ip: string) => `${ip.replace(/\d+$/, (n) => String(Number(n) - 1))}/30`,
     ),
   );
+  const fakeGw = fake!.snapshot().gateways;
+  assert.equal(fakeGw.length, 1, 'a gateway on the fake side too');
+  assert.equal(fakeGw[0]!.asn, fakeSide.asn);
+  assert.deepEqual(fakeGw[0]!.bgpPeeringIpAddresses, fakeSide.bgp_peering_ip_addresses);
   const fakeConn = fake!.snapshot().connections[0]!;
   assert.equal(p.get('Options.TunnelOptions.1.PreSharedKey'), fakeConn.sharedKey, 'both sides share the key');
   assert.equal(p.get('Options.TunnelOptions.2.PreSharedKey'), fakeConn.sharedKey);

@@ -18,6 +18,7 @@ import { TAG } from './tags.js';
 import { type AwsTarget, startAwsTarget } from './testing/aws-target.js';
 import { leftovers } from './testing/leftovers.js';
 import { awsSkip } from './testing/skip.js';
+import { insideCidr } from './vpn.js';
 
 const skip = awsSkip();
 const dep = { id: '123456789012', namespace: 'default' };
@@ -333,6 +334,18 @@ describe('aws config and errors', () => {
     );
     assert.throws(() => parseAwsConfig({ regions: ['mars-1'] }), /config\.regions\[0\] "mars-1"/);
     assert.deepEqual(parseAwsConfig({ region: 'eu-west-1' }).regions, ['eu-west-1']);
+  });
+
+  it('takes only the tunnel inside CIDRs AWS accepts, naming the field', () => {
+    assert.equal(insideCidr('169.254.10.1', 'f', 1), '169.254.10.0/30');
+    assert.equal(insideCidr('169.254.10.2', 'f', 2), '169.254.10.0/30');
+    assert.throws(
+      () => insideCidr('169.254.3.1', 'bgp_peering_ip_addresses[0]', 1),
+      /bgp_peering_ip_addresses\[0\] 169\.254\.3\.1: AWS refuses 169\.254\.3\.0\/30/,
+    );
+    assert.throws(() => insideCidr('169.254.169.253', 'f', 1), /AWS refuses 169\.254\.169\.252\/30/);
+    assert.throws(() => insideCidr('169.254.10.2', 'f', 1), /AWS takes the first address/);
+    assert.throws(() => insideCidr('10.0.0.1', 'f', 1), /inside 169\.254\.0\.0\/16/);
   });
 
   it('says whether the key or the region is wrong', () => {

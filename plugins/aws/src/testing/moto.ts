@@ -32,6 +32,8 @@ export function useDummyCredentials(): void {
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // the SDK's note that it will need Node 22 from 2027 is not news to a test log
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
 }
