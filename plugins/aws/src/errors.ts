@@ -35,7 +35,7 @@ export const isUnsupported = (e: unknown) => {
 };
 
 /** Maps anything an AWS call threw; `what` says what Skyway was doing ("creating the VPC in us-east-1"). */
-export function awsError(e: unknown, what: string, region?: string): Error {
+export function awsError(e: unknown, what: string, region?: string, field?: string): Error {
   if (isSkywayError(e) || (e instanceof Error && e.name === 'ConnectError')) return e as Error;
   const err = e as AwsError;
   const code = codeOf(err);
@@ -73,7 +73,7 @@ export function awsError(e: unknown, what: string, region?: string): Error {
       code,
     )
   ) {
-    return invalidArgument(msg, 'description');
+    return invalidArgument(msg, field);
   }
   if (/^(DependencyViolation|IncorrectState|InvalidState|IncorrectInstanceState)$/.test(code))
     return failedPrecondition(msg);

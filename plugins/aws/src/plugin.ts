@@ -296,7 +296,7 @@ export function createAwsPlugin(opts: AwsPluginOptions): AwsPlugin {
           groups.set(inst.InstanceId, { groupId, namespace: dep.namespace });
           return { name: req.name, uri: uriOf(region, inst.InstanceId), ip: inst.PrivateIpAddress };
         } catch (e) {
-          throw awsError(e, `creating instance "${req.name}" in ${region}`, region);
+          throw awsError(e, `creating instance "${req.name}" in ${region}`, region, 'description');
         }
       });
     },

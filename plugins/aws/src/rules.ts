@@ -40,7 +40,24 @@ export const permissionKey = (a: Pick<Atom, 'egress' | 'protocol' | 'fromPort' |
   `${a.egress ? 'out' : 'in'} ${a.protocol} ${hasPorts(a.protocol) ? `${a.fromPort}-${a.toPort}` : a.protocol === '-1' ? '' : `${a.fromPort}/${a.toPort}`} ${a.cidr}`;
 
 /** Checks what AWS cannot express; throws INVALID_ARGUMENT naming `<field>.<what>`. */
+/** What may appear in a rule description besides the separators Skyway uses (";", "=", ","). */
+const DESCRIBABLE = /^[A-Za-z0-9._:/@+-]+$/;
+
 export function checkAwsRule(r: PermitListRule, field: string): void {
+  if (!DESCRIBABLE.test(r.name)) {
+    throw invalidArgument(
+      `${field}.name "${r.name}" must be letters, digits and . _ : / @ + - on AWS`,
+      `${field}.name`,
+    );
+  }
+  r.tags.forEach((t, i) => {
+    if (!DESCRIBABLE.test(t)) {
+      throw invalidArgument(
+        `${field}.tags[${i}] "${t}" must be letters, digits and . _ : / @ + - on AWS`,
+        `${field}.tags[${i}]`,
+      );
+    }
+  });
   if (r.srcPort !== -1) {
     throw invalidArgument(
       `${field}.src_port: AWS security groups match destination ports only; use -1 (any), got ${r.srcPort}`,
