@@ -125,8 +125,8 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
   assert.ok(conn, JSON.stringify(conns.json));
   const awsSide = conn.detail.aws;
   const fakeSide = conn.detail.fake;
-  // two tunnels (AWS's), AWS on the first address of each /30
-  assert.equal(awsSide.bgp_peering_ip_addresses.length, 2);
+  // two tunnels per remote address (AWS's), AWS on the first address of each /30
+  assert.equal(awsSide.bgp_peering_ip_addresses.length, 2 * fakeSide.gateway_ip_addresses.length);
   for (const [i, ip] of awsSide.bgp_peering_ip_addresses.entries()) {
     const last = Number(ip.split('.')[3]);
     assert.equal(last % 4, 1, `AWS takes the first host: ${ip}`);
@@ -162,23 +162,24 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
   // what the plugin asked AWS for (moto keeps no tunnel options): BGP, both tunnels, inside CIDRs, key
   const created = t.moto.calls.slice(mark).filter((c) => c.action === 'CreateVpnConnection');
   assert.equal(created.length, fakeSide.gateway_ip_addresses.length, 'one VPN connection per remote address');
-  // the first connection's two tunnels carry the /30s the controller planned
-  const p = created[0]!.params;
-  assert.equal(p.get('Options.StaticRoutesOnly'), 'false');
-  const insides = [1, 2].map((i) => p.get(`Options.TunnelOptions.${i}.TunnelInsideCidr`));
-  assert.deepEqual(
-    insides,
-    awsSide.bgp_peering_ip_addresses.map(
-      (ip: string) => `${ip.replace(/\d+$/, (n) => String(Number(n) - 1))}/30`,
-    ),
+  // every tunnel carries a /30 the controller planned, in order, both with the shared key
+  const fakeConn = fake!.snapshot().connections[0]!;
+  const planned = awsSide.bgp_peering_ip_addresses.map(
+    (ip: string) => `${ip.replace(/\d+$/, (n) => String(Number(n) - 1))}/30`,
   );
+  const sent = created.flatMap((c) =>
+    [1, 2].map((i) => c.params.get(`Options.TunnelOptions.${i}.TunnelInsideCidr`)),
+  );
+  assert.deepEqual(sent, planned);
+  for (const c of created) {
+    assert.equal(c.params.get('Options.StaticRoutesOnly'), 'false', 'BGP');
+    for (const i of [1, 2])
+      assert.equal(c.params.get(`Options.TunnelOptions.${i}.PreSharedKey`), fakeConn.sharedKey);
+  }
   const fakeGw = fake!.snapshot().gateways;
   assert.equal(fakeGw.length, 1, 'a gateway on the fake side too');
   assert.equal(fakeGw[0]!.asn, fakeSide.asn);
   assert.deepEqual(fakeGw[0]!.bgpPeeringIpAddresses, fakeSide.bgp_peering_ip_addresses);
-  const fakeConn = fake!.snapshot().connections[0]!;
-  assert.equal(p.get('Options.TunnelOptions.1.PreSharedKey'), fakeConn.sharedKey, 'both sides share the key');
-  assert.equal(p.get('Options.TunnelOptions.2.PreSharedKey'), fakeConn.sharedKey);
   // the fake side dials AWS's tunnel outside addresses, in tunnel order, and peers with AWS's ASN
   assert.equal(fakeConn.asn, awsSide.asn);
   assert.equal(

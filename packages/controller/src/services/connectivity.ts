@@ -54,20 +54,33 @@ export class ConnectivityService {
     const caps = (side: CloudBinding) => new Set(side.descriptor?.capabilities ?? []);
     const [capsA, capsB] = [caps(sideA), caps(sideB)];
     const tunnels = capsA.has('vpn-two-tunnels') || capsB.has('vpn-two-tunnels') ? 2 : 1;
-    const plan = planConnectivity({ cloudA: a, cloudB: b, usedAsns: asns, usedBgpPeeringIps: bgp, tunnels });
-    if (capsB.has('vpn-bgp-first-host')) {
-      if (capsA.has('vpn-bgp-first-host')) {
-        throw failedPrecondition(`"${a}" and "${b}" both need the first address of each BGP /30`);
+    const planFor = (n: number, asnsOf?: { asnA: number; asnB: number }) => {
+      const p = planConnectivity({
+        cloudA: a,
+        cloudB: b,
+        usedAsns: asns,
+        usedBgpPeeringIps: bgp,
+        tunnels: n,
+        ...asnsOf,
+      });
+      if (capsB.has('vpn-bgp-first-host')) {
+        if (capsA.has('vpn-bgp-first-host')) {
+          throw failedPrecondition(`"${a}" and "${b}" both need the first address of each BGP /30`);
+        }
+        [p.a.bgpPeeringIps, p.b.bgpPeeringIps] = [p.b.bgpPeeringIps, p.a.bgpPeeringIps];
       }
-      [plan.a.bgpPeeringIps, plan.b.bgpPeeringIps] = [plan.b.bgpPeeringIps, plan.a.bgpPeeringIps];
-    }
+      return p;
+    };
+    let plan = planFor(tunnels);
     const who = owner(namespace, a, b);
-    await this.store.transaction(async (tx) => {
-      await tx.releaseAllocations(who);
-      await tx.addAllocation('asn', String(plan.a.asn), who);
-      await tx.addAllocation('asn', String(plan.b.asn), who);
-      for (const net of plan.networks) await tx.addAllocation('bgp', net, who);
-    });
+    const record = (p: typeof plan) =>
+      this.store.transaction(async (tx) => {
+        await tx.releaseAllocations(who);
+        await tx.addAllocation('asn', String(p.a.asn), who);
+        await tx.addAllocation('asn', String(p.b.asn), who);
+        for (const net of p.networks) await tx.addAllocation('bgp', net, who);
+      });
+    await record(plan);
     try {
       const gateway = (side: CloudBinding, remote: string, s: typeof plan.a) =>
         this.plugins.call(side, 'could not create its VPN gateway', (c) =>
@@ -78,7 +91,27 @@ export class ConnectivityService {
             asn: s.asn,
           }),
         );
-      const [gwA, gwB] = await Promise.all([gateway(sideA, b, plan.a), gateway(sideB, a, plan.b)]);
+      // A two-tunnel side whose addresses come with its connections (AWS) makes two tunnels per
+      // address of the other side: that side's gateway goes first, and the plan grows to fit.
+      const late = (x: Set<string>, y: Set<string>) =>
+        tunnels === 2 && x.has('vpn-ips-after-connection') && !y.has('vpn-ips-after-connection');
+      let gwA: Awaited<ReturnType<typeof gateway>>;
+      let gwB: Awaited<ReturnType<typeof gateway>>;
+      if (late(capsA, capsB) || late(capsB, capsA)) {
+        const earlyIsA = late(capsB, capsA);
+        const early = () => (earlyIsA ? gateway(sideA, b, plan.a) : gateway(sideB, a, plan.b));
+        let gwEarly = await early();
+        const want = 2 * Math.max(1, gwEarly.gatewayIpAddresses.length);
+        if (want > tunnels) {
+          plan = planFor(want, { asnA: plan.a.asn, asnB: plan.b.asn });
+          await record(plan);
+          gwEarly = await early();
+        }
+        const gwLate = earlyIsA ? await gateway(sideB, a, plan.b) : await gateway(sideA, b, plan.a);
+        [gwA, gwB] = earlyIsA ? [gwEarly, gwLate] : [gwLate, gwEarly];
+      } else {
+        [gwA, gwB] = await Promise.all([gateway(sideA, b, plan.a), gateway(sideB, a, plan.b)]);
+      }
       // letters and digits only, not starting with 0: what every cloud's pre-shared key rules accept (AWS's are the strictest)
       const sharedKey = `k${randomBytes(31).toString('hex')}`;
       const connect = (side: CloudBinding, remote: string, gw: typeof gwA, remoteBgp: string[]) =>
