@@ -14,9 +14,11 @@ import {
 import { Direction, fromConnectError, inProcess, type PluginClient } from '@skyway/plugin-sdk';
 import { parseAwsConfig } from './config.js';
 import { awsError } from './errors.js';
+import { type AwsPlugin, createAwsPlugin } from './plugin.js';
 import { TAG } from './tags.js';
 import { type AwsTarget, startAwsTarget } from './testing/aws-target.js';
 import { leftovers } from './testing/leftovers.js';
+import { startMoto } from './testing/moto.js';
 import { awsSkip } from './testing/skip.js';
 import { insideCidr } from './vpn.js';
 
@@ -346,6 +348,38 @@ describe('aws config and errors', () => {
     assert.throws(() => insideCidr('169.254.169.253', 'f', 1), /AWS refuses 169\.254\.169\.252\/30/);
     assert.throws(() => insideCidr('169.254.10.2', 'f', 1), /AWS takes the first address/);
     assert.throws(() => insideCidr('10.0.0.1', 'f', 1), /inside 169\.254\.0\.0\/16/);
+  });
+
+  it('CheckCredentials says whether the key or the region is wrong', { skip, timeout: 60_000 }, async () => {
+    // this moto checks access keys as AWS does: the dummy key is unknown to it
+    const strict = await startMoto({ INITIAL_NO_AUTH_ACTION_COUNT: '0' });
+    const lax = await startMoto();
+    const plugins = [
+      createAwsPlugin({
+        cloud: 'aws',
+        config: { regions: ['us-east-1'], endpoint: strict.endpoint, max_attempts: 1 },
+      }),
+      createAwsPlugin({
+        cloud: 'aws',
+        config: { regions: ['us-east-1', 'xx-nowhere-1'], endpoint: lax.endpoint, max_attempts: 1 },
+      }),
+    ];
+    try {
+      const check = (p: AwsPlugin) => inProcess(p).checkCredentials({ deployment: dep });
+      const key = await check(plugins[0]!);
+      assert.equal(key.ok, false);
+      assert.match(key.message, /the credentials were refused: .*InvalidClientTokenId.*check the access key/);
+      const region = await check(plugins[1]!);
+      assert.equal(region.ok, false);
+      assert.match(
+        region.message,
+        /^account 123456789012 .* but region xx-nowhere-1 does not answer: .*unknown region "xx-nowhere-1"/,
+      );
+    } finally {
+      for (const p of plugins) p.close();
+      await strict.stop();
+      await lax.stop();
+    }
   });
 
   it('says whether the key or the region is wrong', () => {

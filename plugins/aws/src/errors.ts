@@ -67,6 +67,12 @@ export function awsError(e: unknown, what: string, region?: string, field?: stri
   ) {
     return quotaExceeded(`${msg} (an AWS quota; raise it in Service Quotas)`);
   }
+  if (isUnsupported(e)) {
+    return unavailable(
+      `${what}: the endpoint answered HTTP ${err.$metadata?.httpStatusCode} without an AWS error (an unknown region${region ? ` "${region}"` : ''}, or a call it does not implement)`,
+      'PLUGIN_FAILED',
+    );
+  }
   if (isNotFound(e)) return notFound(msg);
   if (
     /^(InvalidParameterValue|InvalidParameter|InvalidParameterCombination|MissingParameter|InvalidAMIID\..*|InvalidInstanceType|Unsupported)$/.test(

@@ -38,9 +38,11 @@ export function useDummyCredentials(): void {
   delete process.env.AWS_SESSION_TOKEN;
 }
 
-export async function startMoto(): Promise<Moto> {
+/** `env` goes to moto_server (e.g. INITIAL_NO_AUTH_ACTION_COUNT=0: check access keys like AWS). */
+export async function startMoto(env: Record<string, string> = {}): Promise<Moto> {
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('moto_server did not start within 30 s')), 30_000);
