@@ -1,7 +1,8 @@
 // Cross-cloud through the controller: a rule between an AWS VM (moto) and a VM
 // of the fake cloud makes gateways on both sides, a customer gateway for each
 // remote address, a VPN connection with the allocated ASNs, inside CIDRs and
-// key, and route propagation; removing everything leaves no Skyway object.
+// key, and route propagation; the poller finds and repairs a hand-made rule;
+// removing everything leaves no Skyway object.
 // moto hands out public tunnel addresses: only the fake cloud gets them, and it
 // dials nothing. Loopback only; no root, no lock needed.
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  AuthorizeSecurityGroupIngressCommand,
   DescribeCustomerGatewaysCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeVpnConnectionsCommand,
@@ -200,6 +202,30 @@ test('a rule between an AWS VM and a fake-cloud VM connects the clouds over a VP
   assert.equal(sg[0]!.CidrIpv4, `${b.json.ip}/32`);
   assert.equal(sg[0]!.FromPort, 22);
   assert.equal(sg[0]!.IsEgress, false);
+
+  // drift: a rule added behind Skyway's back is found by the poller and removed by its repair
+  await ec2.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: sg[0]!.GroupId,
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+      ],
+    }),
+  );
+  const report = await call('POST', '/api/v1/drift/check', { repair: true });
+  assert.equal(report.status, 200, JSON.stringify(report.json));
+  assert.ok(
+    JSON.stringify(report.json).includes('3389'),
+    `the drift report names the hand-made rule: ${JSON.stringify(report.json)}`,
+  );
+  const repaired = (await ec2.send(new DescribeSecurityGroupRulesCommand({}))).SecurityGroupRules!.filter(
+    (r) => r.GroupId === sg[0]!.GroupId,
+  );
+  assert.deepEqual(
+    repaired.map((r) => r.FromPort),
+    [22],
+    'only the Skyway rule is left',
+  );
 
   // remove everything: the connection, both VMs; then nothing of Skyway's is left on AWS
   assert.equal((await call('DELETE', '/api/v1/connections/default/aws/fake')).status, 200);
