@@ -11,6 +11,7 @@ export {
 } from './http/access.js';
 export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
+export * from './overlay/index.js';
 export type { Drift, PollReport } from './services/poller.js';
 export * from './store/store.js';
 export * from './tunnel/index.js';
