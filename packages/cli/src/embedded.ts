@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
-import { createLocalPlugin, DESCRIPTOR_FILE } from '@skyway/plugin-local';
+import { createLocalPlugin, DESCRIPTOR_FILE, localOptionsFromConfig } from '@skyway/plugin-local';
 
 export const embeddedConfig = {
   listen: '127.0.0.1:7070',
@@ -12,8 +12,9 @@ export const embeddedConfig = {
   namespaces: {
     default: {
       clouds: {
-        'lab-east': { plugin: 'local' },
-        'lab-west': { plugin: 'local' },
+        // The demo's VMs run web servers (as nobody, inside their namespaces).
+        'lab-east': { plugin: 'local', config: { allow_commands: true } },
+        'lab-west': { plugin: 'local', config: { allow_commands: true } },
       },
     },
   },
@@ -40,10 +41,5 @@ export const builtinDescriptors = [DESCRIPTOR_FILE];
 /** Plugins that run inside the controller process (trusted). */
 export const inProcessPlugins: Record<string, InProcessFactory> = {
   local: ({ cloud, controller, config }) =>
-    createLocalPlugin({
-      cloud,
-      controller,
-      ...(typeof config.stateDir === 'string' ? { stateDir: config.stateDir } : {}),
-      ...(typeof config.internet === 'string' ? { internet: config.internet } : {}),
-    }),
+    createLocalPlugin({ cloud, controller, ...localOptionsFromConfig(config) }),
 };

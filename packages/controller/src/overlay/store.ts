@@ -68,7 +68,7 @@ export class OverlayStore {
   private constructor(private readonly db: Db) {}
 
   static of(store: Store): OverlayStore {
-    return new OverlayStore(store.db as unknown as Db);
+    return new OverlayStore((store as unknown as { db: Db }).db);
   }
 
   /** Runs `fn` in one transaction. */

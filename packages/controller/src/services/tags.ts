@@ -164,7 +164,7 @@ export class TagService {
       );
     }
     const [ns, cloud, resource, ...rest] = name.split('.');
-    if (rest.length === 0 && ns && cloud && resource && (await this.store.getResource(ns, cloud, resource))) {
+    if (rest.length === 0 && ns && cloud && resource && (await this.store.resources.get(ns, cloud, resource))) {
       throw invalidArgument(`tag "${name}" is the leaf tag of a resource and follows the resource`, 'tag');
     }
     const tag: Tag = {

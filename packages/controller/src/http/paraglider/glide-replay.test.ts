@@ -424,7 +424,7 @@ describe('the compatibility listener', () => {
       assert.equal(other.status, 403);
       assert.match(JSON.parse(other.body).error, /namespace "other"/);
       assert.deepEqual(Object.keys(JSON.parse((await send(client.listNamespaces())).body)), ['default']);
-      assert.equal((await h.store.listResources({})).length, 0, 'nothing was created');
+      assert.equal((await h.store.resources.list({})).length, 0, 'nothing was created');
     } finally {
       await pg.close();
       await h.close();

@@ -14,14 +14,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
-  frame,
-  frameBody,
-  frameEnd,
-  headFrame,
-  IdlePool,
-  relayMaxBuffered as maxBuffered,
-} from '@skyway/core';
-import {
   authFailure,
   closeTunnel,
   errorBody,
@@ -36,8 +28,10 @@ import {
   revokedFailure,
 } from './forward.js';
 import { type BodyTracker, headEnd, header, maxHeadBytes, parseHead, responseBody } from './h1.js';
+import { IdlePool } from './idle-pool.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
+import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
 import type { ServiceTarget } from './service-auth.js';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
@@ -221,7 +215,7 @@ class CallerStream implements OpenRequest {
     try {
       target = deps.auth.authenticateCaller(sock, headers.authorization);
     } catch (e) {
-      this.fail(authFailure(e, deps.log));
+      this.fail(authFailure(e, deps));
       return;
     }
     if (target instanceof Promise) {
@@ -232,7 +226,7 @@ class CallerStream implements OpenRequest {
           stream.resume();
           this.start(t);
         },
-        (e) => this.fail(authFailure(e, deps.log)),
+        (e) => this.fail(authFailure(e, deps)),
       );
       return;
     }
@@ -459,7 +453,7 @@ class CallerStream implements OpenRequest {
 
   /** The credential was revoked: answered 401 if nothing was answered yet, else the stream is reset. */
   revoked() {
-    this.fail(revokedFailure);
+    this.fail(revokedFailure(this.deps.statusOf));
   }
 
   private onCallerClose() {
