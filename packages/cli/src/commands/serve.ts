@@ -1,9 +1,6 @@
-import { redactPaths, startController } from '@skyway/controller';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { skywayHome } from '../client.js';
 import { example } from '../context.js';
-import { builtinDescriptors, inProcessPlugins, resolveConfig } from '../embedded.js';
 
 export function registerServe(program: Command): void {
   example(
@@ -21,6 +18,10 @@ export function registerServe(program: Command): void {
     'skyway serve',
     'SKYWAY_DATABASE_URL=postgres://skyway@db/skyway skyway serve --config /etc/skyway/skyway.yaml',
   ).action(async (o) => {
+    // Loaded when the command runs, not at every CLI start (skyway --help stays fast).
+    const { redactPaths, startController } = await import('@skyway/controller');
+    const { default: pino } = await import('pino');
+    const { builtinDescriptors, inProcessPlugins, resolveConfig } = await import('../embedded.js');
     const home = skywayHome();
     const config = resolveConfig(home, o.config, o.listen);
     const logger = pino({
