@@ -35,6 +35,8 @@ export interface ControllerConfig {
   pollInterval: number;
   /** Make the clouds match the store when drift is found (false: report only). */
   repairDrift: boolean;
+  /** A listener of its own for GET /metrics, without a token (else /metrics is on the API, viewer role). */
+  metricsListen?: { host: string; port: number };
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -59,6 +61,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'namespaces',
     'poll_interval',
     'repair_drift',
+    'metrics_listen',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -116,9 +119,12 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     );
   const repairDrift = obj.repair_drift ?? true;
   if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
+  const metricsListen =
+    obj.metrics_listen === undefined ? undefined : hostPort(obj.metrics_listen, 'metrics_listen', '');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
+    ...(metricsListen ? { metricsListen } : {}),
     host: listen.host,
     port: listen.port,
     pluginPort: pluginListen.port,

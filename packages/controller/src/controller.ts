@@ -20,6 +20,7 @@ import { TokenService } from './auth/tokens.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { buildApp } from './http/app.js';
+import { startMetrics } from './metrics/index.js';
 import { SecretBox } from './secrets.js';
 import { AccessService, StoreRevocations } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
@@ -61,6 +62,8 @@ export interface RunningController {
   services: import('./http/context.js').Services;
   tokens: TokenService;
   tunnel: TunnelEndpoint;
+  /** GET /metrics on a listener of its own (config metrics_listen), when there is one. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -81,6 +84,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     const adminFile = join(config.home, 'admin.token');
     await access.ensureAdminToken(adminFile);
     const plugins = new PluginManager();
+    const metrics = startMetrics({ events, plugins });
+    closers.push(() => metrics.close());
     const tags = new TagService(store, events);
     await tags.load();
     const resources = new ResourceService(store, plugins, tags, events);
@@ -175,6 +180,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       ...(opts.logger ? { logger: opts.logger as never } : {}),
     });
     closers.push(() => tunnel.close());
+    metrics.watchTunnel(tunnel);
     const app = await buildApp({
       services,
       tokens,
@@ -182,6 +188,10 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
     });
     closers.push(() => app.close());
+    metrics.install(app);
+    const metricsUrl = config.metricsListen
+      ? await metrics.listen(config.metricsListen.host, config.metricsListen.port)
+      : undefined;
     poller.start(config.pollInterval * 1000);
     closers.push(() => poller.stop());
     let url = 'http://inject';
@@ -199,6 +209,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       services,
       tokens,
       tunnel,
+      ...(metricsUrl ? { metricsUrl } : {}),
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
         for (const c of closers.reverse()) await c();

@@ -47,7 +47,9 @@ export function registerAgent(program: Command): void {
     'skyway agent run --config /etc/skyway/agent.yaml --bundle /etc/skyway/bundle.yaml',
   ).action(async (o) => {
     // Loaded when the command runs, not at every CLI start (skyway --help stays fast).
-    const { Agent, loadAgentConfig, loadBundle } = await import('@skyway/agent');
+    const { Agent, agentRegistry, loadAgentConfig, loadBundle, serveAgentMetrics } = await import(
+      '@skyway/agent'
+    );
     const { default: pino } = await import('pino');
     const cfg = o.config ? await loadAgentConfig(o.config) : {};
     const bundlePath = o.bundle ?? cfg.bundle ?? process.env.SKYWAY_AGENT_BUNDLE;
@@ -61,6 +63,12 @@ export function registerAgent(program: Command): void {
       backoff: cfg.backoff,
       logger,
     });
+    if (cfg.metricsListen) {
+      const m = /^(.+):(\d{1,5})$/.exec(cfg.metricsListen);
+      if (!m) throw new Error(`metricsListen must be host:port, got "${cfg.metricsListen}"`);
+      const { url } = await serveAgentMetrics(agentRegistry(a), m[1]!, Number(m[2]));
+      logger.info({ url }, 'metrics');
+    }
     const stop = async () => {
       await a.stop();
       process.exit(0);

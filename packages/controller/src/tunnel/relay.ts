@@ -33,6 +33,7 @@ import {
   requestBody,
   responseBody,
 } from './h1.js';
+import { tunnelObserver } from './observer.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
 import type { ServiceTarget } from './service-auth.js';
@@ -283,6 +284,7 @@ export class CallerConnection implements OpenRequest {
     this.pending.push(head.method!);
     if (!this.stream && !this.openStream()) return false;
     this.conn!.stats.requests++;
+    tunnelObserver.current?.request(this.target!.agent, this.target!.key);
     this.write(headBytes);
     if (upgrade) this.raw = true;
     else if (!body.done) this.reqBody = body;
@@ -440,6 +442,7 @@ export class CallerConnection implements OpenRequest {
         return;
       }
       conn.stats.errors++;
+      tunnelObserver.current?.relayError(conn.agent, this.target?.key ?? '');
       this.fail({
         status: 502,
         code: 'UNAVAILABLE',
