@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { parse } from 'yaml';
+import { type ParagliderConfig, parseParagliderConfig } from './http/paraglider/config.js';
 
 export interface CloudConfig {
   name: string;
@@ -37,6 +38,8 @@ export interface ControllerConfig {
   repairDrift: boolean;
   /** A listener of its own for GET /metrics, without a token (else /metrics is on the API, viewer role). */
   metricsListen?: { host: string; port: number };
+  /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
+  paraglider?: ParagliderConfig;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -62,6 +65,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'poll_interval',
     'repair_drift',
     'metrics_listen',
+    'paraglider',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -137,6 +141,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     namespaces,
     pollInterval,
     repairDrift,
+    ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }
 

@@ -21,6 +21,7 @@ import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { buildApp } from './http/app.js';
 import { startMetrics } from './metrics/index.js';
+import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
 import { AccessService, StoreRevocations } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
@@ -64,6 +65,8 @@ export interface RunningController {
   tunnel: TunnelEndpoint;
   /** GET /metrics on a listener of its own (config metrics_listen), when there is one. */
   metricsUrl?: string;
+  /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
+  paragliderUrl?: string;
   close(): Promise<void>;
 }
 
@@ -201,6 +204,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     } else {
       await app.ready();
     }
+    let paragliderUrl: string | undefined;
+    // Its own listener, started whenever the config asks for it (inject()-only tests too).
+    if (config.paraglider) {
+      const pg = await startParagliderListener({ services, config: config.paraglider, logger: opts.logger });
+      closers.push(() => pg.close());
+      paragliderUrl = pg.url;
+    }
     return {
       app,
       url,
@@ -210,6 +220,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       tunnel,
       ...(metricsUrl ? { metricsUrl } : {}),
+      paragliderUrl,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
         for (const c of closers.reverse()) await c();

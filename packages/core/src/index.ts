@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './idle-pool.js';
 export * from './ipam.js';
 export * from './keepalive.js';
+export * from './namespace-name.js';
 export * from './permit-list.js';
 export * from './relay-frames.js';
 export * from './tags.js';

@@ -9,6 +9,7 @@ import {
   resolveTag,
   type Tag,
   tagCycleError,
+  tagUsableFrom,
   validateTagName,
   validateTagRef,
 } from './tags.js';
@@ -245,5 +246,50 @@ describe('tagCycleError', () => {
     assert.equal(e.code, 'TAG_CYCLE');
     assert.equal(e.field, 'members[0]');
     assert.match(e.message, /a -> b -> a/);
+  });
+});
+
+describe('tag ownership in resolution', () => {
+  const owned = (t: Tag, namespace?: string, sharedWith?: string[]): Tag => ({
+    ...t,
+    ...(namespace ? { namespace } : {}),
+    ...(sharedWith ? { sharedWith } : {}),
+  });
+  const tags = [
+    owned(leaf('default.east.a', '10.0.0.1'), 'default'),
+    owned(leaf('other.east.o', '10.0.1.1'), 'other'),
+    owned(group('web', 'default.east.a'), 'default'),
+    owned(group('shared', 'default.east.a'), 'default', ['other']),
+    // Made by other when `web` was shared with it; the share is gone since.
+    owned(group('stale', 'web', 'other.east.o'), 'other'),
+    group('global', 'default.east.a', 'other.east.o'),
+  ];
+  const lookup = lookupOf(tags);
+
+  it('lets a namespace use its own tags, global ones and those shared with it', () => {
+    const t = (name: string) => lookup(name)!;
+    assert.equal(tagUsableFrom(t('web'), 'default'), true);
+    assert.equal(tagUsableFrom(t('web'), 'other'), false);
+    assert.equal(tagUsableFrom(t('shared'), 'other'), true);
+    assert.equal(tagUsableFrom(t('global'), 'other'), true);
+    assert.equal(tagUsableFrom(t('web'), undefined), true, "a global tag's members may be anything");
+  });
+
+  it("refuses a tag the rule's namespace may not use, naming owner and namespace", () => {
+    assert.throws(
+      () => resolveTag('web', lookup, { from: 'other' }),
+      isError(
+        'PERMISSION_DENIED',
+        undefined,
+        '"web" belongs to namespace "default" and is not shared with "other"',
+      ),
+    );
+    assert.deepEqual(resolveTag('shared', lookup, { from: 'other' }).cidrs, ['10.0.0.1/32']);
+    assert.deepEqual(resolveTag('global', lookup, { from: 'other' }).cidrs, ['10.0.0.1/32', '10.0.1.1/32']);
+  });
+
+  it('leaves out a member its parent may no longer use', () => {
+    assert.deepEqual(resolveTag('stale', lookup, { from: 'other' }).cidrs, ['10.0.1.1/32']);
+    assert.deepEqual(resolveTag('stale', lookup).cidrs, ['10.0.1.1/32']);
   });
 });

@@ -2,7 +2,7 @@
 // tag names and IP/CIDR literals. Rules and subscriptions refer to tags, and
 // the controller resolves them to CIDRs through these functions.
 import { type Cidr, compareCidrs, formatCidr, parseCidr } from './cidr.js';
-import { invalidArgument, notFound } from './errors.js';
+import { invalidArgument, notFound, permissionDenied } from './errors.js';
 
 export interface Tag {
   name: string;
@@ -12,6 +12,34 @@ export interface Tag {
   ip?: string;
   /** Set on parent tags: tag names or IP/CIDR literals. */
   members: string[];
+  /**
+   * The namespace that owns the tag: a leaf's is its resource's; a parent's is the one it was
+   * made in. Unset: a global tag, which only admins change and every namespace may use.
+   */
+  namespace?: string;
+  /** Namespaces (besides the owner) whose rules and tags may name this tag; set by its owner. */
+  sharedWith?: string[];
+}
+
+/**
+ * May a rule or tag of `namespace` name `tag`? Yes for the namespace's own tags, global tags and
+ * tags shared with it. `namespace` undefined (a global tag's members) may name any tag.
+ */
+export function tagUsableFrom(tag: Tag, namespace: string | undefined): boolean {
+  return (
+    namespace === undefined ||
+    tag.namespace === undefined ||
+    tag.namespace === namespace ||
+    (tag.sharedWith ?? []).includes(namespace)
+  );
+}
+
+/** The error for naming a tag that `namespace` may not use. */
+export function tagNotShared(tag: Tag, namespace: string, field?: string) {
+  const e = permissionDenied(
+    `tag "${tag.name}" belongs to namespace "${tag.namespace}" and is not shared with "${namespace}"`,
+  );
+  return field ? Object.assign(e, { field }) : e;
 }
 
 export type TagLookup = (name: string) => Tag | undefined;
@@ -67,12 +95,17 @@ export function tagCycleError(path: string[], field?: string) {
 // and recursion would overflow the call stack on long chains.
 interface Frame {
   name: string;
+  tag?: Tag;
   members: readonly string[];
   next: number;
 }
 
-/** Resolves a tag (or a literal) to the addresses it stands for. */
-export function resolveTag(name: string, lookup: TagLookup): Resolution {
+/**
+ * Resolves a tag (or a literal) to the addresses it stands for. With `from`, the tag is resolved
+ * for a rule of that namespace and must be usable from it (PermissionDenied otherwise). A member
+ * its parent's namespace may no longer use (a share withdrawn since) is left out.
+ */
+export function resolveTag(name: string, lookup: TagLookup, opts: { from?: string } = {}): Resolution {
   const cidrs = new Map<string, Cidr>();
   const leaves: Tag[] = [];
   const done = new Set<string>();
@@ -84,8 +117,8 @@ export function resolveTag(name: string, lookup: TagLookup): Resolution {
     cidrs.set(formatCidr(c), c);
   };
 
-  const enter = (ref: string, parent: string | undefined) => {
-    if (isLiteral(ref)) return addCidr(ref, parent ? `tag ${parent} member` : 'tag');
+  const enter = (ref: string, parent: Tag | undefined) => {
+    if (isLiteral(ref)) return addCidr(ref, parent ? `tag ${parent.name} member` : 'tag');
     if (onPath.has(ref)) {
       throw tagCycleError([...stack.slice(stack.findIndex((f) => f.name === ref)).map((f) => f.name), ref]);
     }
@@ -93,20 +126,26 @@ export function resolveTag(name: string, lookup: TagLookup): Resolution {
     if (done.has(ref)) return;
     const tag = lookup(ref);
     if (!tag)
-      throw notFound(parent ? `tag "${ref}" (a member of "${parent}") not found` : `tag "${ref}" not found`);
+      throw notFound(
+        parent ? `tag "${ref}" (a member of "${parent.name}") not found` : `tag "${ref}" not found`,
+      );
+    if (parent ? !tagUsableFrom(tag, parent.namespace) : !tagUsableFrom(tag, opts.from)) {
+      if (parent) return;
+      throw tagNotShared(tag, opts.from!);
+    }
     if (tag.ip !== undefined) {
       addCidr(tag.ip, `tag ${ref} ip`);
       leaves.push(tag);
     }
     onPath.add(ref);
-    stack.push({ name: ref, members: tag.members, next: 0 });
+    stack.push({ name: ref, tag, members: tag.members, next: 0 });
   };
 
   enter(name, undefined);
   for (let top = stack.at(-1); top; top = stack.at(-1)) {
     const member = top.members[top.next++];
     if (member !== undefined) {
-      enter(member, top.name);
+      enter(member, top.tag);
     } else {
       stack.pop();
       onPath.delete(top.name);

@@ -182,6 +182,39 @@ export function runConformance(opts: ConformanceOptions): void {
       });
     });
 
+    describe('AttachResource', () => {
+      it('answers the name, uri and ip of a resource the cloud already has', { timeout }, async () => {
+        const r = await newResource();
+        const got = await target().client.attachResource({
+          namespace: dep().namespace,
+          resource: r.uri,
+          deployment: dep(),
+        });
+        assert.deepEqual(
+          { name: got.name, uri: got.uri, ip: got.ip },
+          { name: r.name, uri: r.uri, ip: r.ip },
+        );
+      });
+
+      it('refuses a resource it does not have with NotFound (or InvalidArgument for a malformed id)', {
+        timeout,
+      }, async () => {
+        const r = await newResource();
+        const missing = r.uri.replace(/[^/]+$/, `${uniqueName()}-missing`);
+        const got = await codeOf(
+          target().client.attachResource({
+            namespace: dep().namespace,
+            resource: missing,
+            deployment: dep(),
+          }),
+        );
+        assert.ok(
+          got.code === Code.NotFound || got.code === Code.InvalidArgument,
+          `got ${got.code} ${got.message}`,
+        );
+      });
+    });
+
     describe('permit lists', () => {
       const ssh = {
         name: 'allow-ssh',

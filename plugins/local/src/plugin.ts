@@ -249,6 +249,23 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
       });
     },
 
+    async attachResource(req) {
+      // An existing lab VM, named by its lab:// URI or its namespace (sky.<cloud>.v.<ns>.<region>.<name>).
+      const namespace = req.namespace || req.deployment?.namespace || 'default';
+      const s = await stateFile.load();
+      const id = req.resource;
+      const vm = id.startsWith('lab://') ? lookupVm(s, id) : Object.values(s.vms).find((v) => v.netns === id);
+      if (!vm) throw notFound(`no lab VM "${id}" in cloud "${cloud}"`);
+      if (vm.namespace !== namespace) {
+        throw notFound(`lab VM "${id}" belongs to namespace "${vm.namespace}", not "${namespace}"`);
+      }
+      if (req.deployment?.id && vm.deployment !== req.deployment.id) {
+        throw notFound(`lab VM "${id}" is in deployment "${vm.deployment}", not "${req.deployment.id}"`);
+      }
+      if (!(await net.netns.exists(vm.netns))) throw notFound(`lab VM "${id}" has no namespace any more`);
+      return { name: vm.name, uri: vm.uri, ip: vm.ip };
+    },
+
     async deleteResource(req) {
       requireDeployment(req.deployment);
       return locked(async (s) => {

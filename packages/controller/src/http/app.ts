@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
-import { installAuth } from './auth.js';
+import { installAccess, publicRoute } from './access.js';
 import type { Services } from './context.js';
 import { handleError } from './errors.js';
 import { namespaceRoutes, nativeRoutes } from './routes/native.js';
@@ -44,6 +44,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .status(404)
       .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
+  // Before any route, so that every route (the docs' too) passes its check.
+  installAccess(app, (token) => opts.tokens.verify(token));
   await app.register(swagger, {
     openapi: {
       info: { title: 'Skyway API', version: '0.1.0', description: 'Skyway control plane REST API' },
@@ -52,18 +54,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  installAuth(app, opts.tokens);
 
-  app.get('/ping', { schema: { hide: true } }, async () => ({ message: 'pong' }));
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ping', { config: publicRoute, schema: { hide: true } }, async () => ({ message: 'pong' }));
+  app.get('/healthz', { config: publicRoute, schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   const services = opts.services;
-  // Paraglider-compatible paths at the root, and the same under /api/v1.
-  for (const prefix of ['', '/api/v1']) {
-    await app.register(resourceRoutes, { prefix, services });
-    await app.register(tagRoutes, { prefix, services });
-    await app.register(namespaceRoutes, { prefix, services });
-  }
+  // Paraglider's wire format is served by http/paraglider on a listener of its own.
+  await app.register(resourceRoutes, { prefix: '/api/v1', services });
+  await app.register(tagRoutes, { prefix: '/api/v1', services });
+  await app.register(namespaceRoutes, { prefix: '/api/v1', services });
   await app.register(nativeRoutes, { prefix: '/api/v1', services });
   for (const extra of opts.extraRoutes ?? []) await app.register(extra, { prefix: '/api/v1' });
   return app;

@@ -27,8 +27,24 @@ export const ResourceBody = Type.Object(
   closed,
 );
 
+/** A namespace name (RFC 1123 label); core's validateNamespaceName says the same. */
+export const namespaceName = (description = 'a namespace name: lowercase letters, digits and "-"') =>
+  Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description });
+
 export const TagMembersBody = Type.Object(
-  { tag_name: Type.Optional(Type.String()), child_tags: Type.Array(Type.String()) },
+  {
+    tag_name: Type.Optional(Type.String()),
+    child_tags: Type.Array(Type.String()),
+    namespace: Type.Optional(
+      namespaceName("The namespace a new tag belongs to (default: the token's only namespace; none: global)"),
+    ),
+    shared_with: Type.Optional(
+      Type.Array(namespaceName(), {
+        maxItems: 100,
+        description: "Namespaces whose rules and tags may name this tag (replaces the tag's list)",
+      }),
+    ),
+  },
   closed,
 );
 

@@ -97,7 +97,7 @@ const value = (text: string, family: string, labels = '') => {
 };
 
 test('/metrics has every family with non-zero values after traffic, and no secret in it', async () => {
-  const vm = '/namespaces/default/clouds/east/resources';
+  const vm = '/api/v1/namespaces/default/clouds/east/resources';
   assert.equal((await api('POST', vm, { name: 'vm-a', description: '{}' })).status, 201);
   const rule = { name: 'web', direction: 'INBOUND', protocol: 6, dst_port: 80, tags: ['10.2.0.0/16'] };
   assert.equal((await api('POST', `${vm}/vm-a/applyRules`, [rule])).status, 200);
@@ -148,7 +148,7 @@ test('/metrics has every family with non-zero values after traffic, and no secre
   for (const [family, labels] of [
     [
       'skyway_http_requests_total',
-      'route="/namespaces/:namespace/clouds/:cloud/resources",method="POST",status="201"',
+      'route="/api/v1/namespaces/:namespace/clouds/:cloud/resources",method="POST",status="201"',
     ],
     ['skyway_http_request_duration_seconds_count', 'method="POST"'],
     ['skyway_plugin_calls_total', 'cloud="east",method="createResource",code="OK"'],

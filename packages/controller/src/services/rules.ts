@@ -238,7 +238,7 @@ export class RuleService {
     rule.tags.forEach((tag, i) => {
       let resolution: ReturnType<TagService['resolve']>;
       try {
-        resolution = this.tags.resolve(tag);
+        resolution = this.tags.resolve(tag, key.namespace);
       } catch (e) {
         if (lenient) return;
         if (e instanceof Error && 'field' in e) Object.assign(e, { field: `${field}.tags[${i}]` });

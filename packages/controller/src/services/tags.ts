@@ -2,17 +2,27 @@
 // truth; an in-memory copy makes resolution cheap for 10,000 tags. Any change
 // of membership calls `onChange` with every tag whose resolution changed, so
 // the rules that subscribe to them are re-resolved and re-applied.
+//
+// Ownership: a tag belongs to a namespace (a leaf to its resource's) or to
+// none (global, admins only); its members and the rules that name it must be
+// usable from that namespace: its own tags, global ones, or tags shared with
+// it by their owner (`sharedWith`). Who may call what is the routes' concern.
 import {
   dependentsOf,
   findCycle,
   invalidArgument,
   isIpOrCidr,
   notFound,
+  parseCidr,
   type Resolution,
   resolveTag,
   SkywayError,
   type Tag,
   tagCycleError,
+  tagNotShared,
+  tagUsableFrom,
+  validateNamespaceList,
+  validateNamespaceName,
   validateTagName,
   validateTagRef,
 } from '@skyway/core';
@@ -46,44 +56,147 @@ export class TagService {
     return t;
   }
 
-  resolve(name: string): Resolution {
-    return resolveTag(name, this.lookup);
+  /** Resolves a tag; with `from`, for a rule of that namespace, which must be allowed to use it. */
+  resolve(name: string, from?: string): Resolution {
+    return resolveTag(name, this.lookup, from === undefined ? {} : { from });
   }
 
-  /** Replaces (or, with `append`, extends) a parent tag's members. */
-  async setMembers(name: string, members: string[], opts: { append?: boolean } = {}): Promise<Tag> {
+  /**
+   * Replaces (or, with `append`, extends) a parent tag's members. A new tag belongs to
+   * `namespace` (null: global); an existing one keeps its owner. `sharedWith`, when given,
+   * replaces the namespaces the tag is shared with.
+   */
+  async setMembers(
+    name: string,
+    members: string[],
+    opts: { append?: boolean; namespace?: string | null; sharedWith?: string[] } = {},
+  ): Promise<Tag> {
     validateTagName(name, 'tag');
+    const existing = this.tags.get(name);
+    if (existing?.uri) {
+      throw invalidArgument(`tag "${name}" is a resource's leaf tag and cannot have members`, 'tag');
+    }
+    const owner = existing ? existing.namespace : (opts.namespace ?? undefined);
+    if (opts.namespace !== undefined && existing && (opts.namespace ?? undefined) !== owner) {
+      throw invalidArgument(
+        `tag "${name}" belongs to ${owner ? `namespace "${owner}"` : 'no namespace (global)'}; its owner cannot change`,
+        'namespace',
+      );
+    }
+    if (owner !== undefined) validateNamespaceName(owner, 'namespace');
+    // `<namespace>.<cloud>.<resource>` is a leaf's name: another namespace may not take it first.
+    const parts = name.split('.');
+    if (!existing && owner !== undefined && parts.length === 3 && parts[0] !== owner) {
+      throw invalidArgument(
+        `tag "${name}" is named like a leaf tag of namespace "${parts[0]}"; a tag of "${owner}" cannot take that name`,
+        'tag',
+      );
+    }
     const refs = members.map((m, i) => validateTagRef(m, `child_tags[${i}]`));
     refs.forEach((ref, i) => {
-      if (!isIpOrCidr(ref) && ref !== name && !this.tags.has(ref)) {
+      if (isIpOrCidr(ref) || ref === name) return;
+      const member = this.tags.get(ref);
+      if (!member) {
         throw new SkywayError(
           'NOT_FOUND',
           `child_tags[${i}]: tag "${ref}" does not exist; create it first`,
           `child_tags[${i}]`,
         );
       }
+      // Members kept from before are not checked again: a withdrawn share only drops out of resolution.
+      if (!tagUsableFrom(member, owner) && !existing?.members.includes(ref))
+        throw tagNotShared(member, owner!, `child_tags[${i}]`);
     });
-    const existing = this.tags.get(name);
-    if (existing?.uri) {
-      throw invalidArgument(`tag "${name}" is a resource's leaf tag and cannot have members`, 'tag');
+    let sharedWith = existing?.sharedWith;
+    if (opts.sharedWith !== undefined) {
+      sharedWith = validateNamespaceList(opts.sharedWith, 'shared_with').filter((n) => n !== owner);
+      if (owner === undefined && sharedWith.length > 0)
+        throw invalidArgument(
+          'a global tag is usable from every namespace; it takes no shared_with',
+          'shared_with',
+        );
     }
     const next = [...new Set([...(opts.append ? (existing?.members ?? []) : []), ...refs])];
     const cycle = findCycle(name, next, this.lookup);
     if (cycle) throw tagCycleError(cycle, 'child_tags');
-    const tag: Tag = { name, members: next };
+    const tag: Tag = {
+      name,
+      members: next,
+      ...(owner === undefined ? {} : { namespace: owner }),
+      ...(sharedWith?.length ? { sharedWith } : {}),
+    };
     await this.store.transaction(async (tx) => {
       await tx.putTag(tag);
-      await this.events.publish('tag.updated', name, { members: next }, tx);
+      await this.events.publish(
+        'tag.updated',
+        name,
+        { members: next, namespace: owner ?? null, shared_with: sharedWith ?? [] },
+        tx,
+      );
     });
     this.tags.set(name, tag);
     await this.onChange(this.affectedBy([name]));
     return tag;
   }
 
-  /** Creates or updates the leaf tag of a resource, inside the caller's transaction. */
+  /**
+   * Creates or replaces a leaf tag that stands for an address and/or a URI
+   * (Paraglider's `tag set --ip/--uri`). A resource's own leaf tag and a tag
+   * with members are refused.
+   */
+  async setLeaf(
+    name: string,
+    leaf: { uri?: string; ip?: string },
+    opts: { namespace?: string | null } = {},
+  ): Promise<Tag> {
+    validateTagName(name, 'tag');
+    if (!leaf.uri && !leaf.ip) throw invalidArgument('a leaf tag needs an ip or a uri', 'ip');
+    if (leaf.ip) parseCidr(leaf.ip, 'ip');
+    const existing = this.tags.get(name);
+    if (existing && existing.members.length > 0) {
+      throw invalidArgument(`tag "${name}" has members; a tag has members or an ip/uri, not both`, 'tag');
+    }
+    const owner = existing ? existing.namespace : (opts.namespace ?? undefined);
+    if (opts.namespace !== undefined && existing && (opts.namespace ?? undefined) !== owner) {
+      throw invalidArgument(
+        `tag "${name}" belongs to ${owner ? `namespace "${owner}"` : 'no namespace (global)'}; its owner cannot change`,
+        'namespace',
+      );
+    }
+    const [ns, cloud, resource, ...rest] = name.split('.');
+    if (rest.length === 0 && ns && cloud && resource && (await this.store.getResource(ns, cloud, resource))) {
+      throw invalidArgument(`tag "${name}" is the leaf tag of a resource and follows the resource`, 'tag');
+    }
+    const tag: Tag = {
+      name,
+      members: [],
+      ...(owner === undefined ? {} : { namespace: owner }),
+      ...(leaf.uri ? { uri: leaf.uri } : {}),
+      ...(leaf.ip ? { ip: leaf.ip } : {}),
+    };
+    await this.store.transaction(async (tx) => {
+      await tx.putTag(tag);
+      await this.events.publish('tag.updated', name, { uri: tag.uri, ip: tag.ip }, tx);
+    });
+    this.tags.set(name, tag);
+    await this.onChange(this.affectedBy([name]));
+    return tag;
+  }
+
+  /**
+   * Creates or updates the leaf tag of a resource, inside the caller's transaction. It belongs
+   * to the resource's namespace (the first part of `<namespace>.<cloud>.<name>`, unless given).
+   */
   async putLeaf(tx: Store, tag: Tag & { uri: string; ip: string }): Promise<void> {
-    await tx.putTag({ ...tag, members: [] });
-    this.tags.set(tag.name, { ...tag, members: [] });
+    const leaf: Tag = {
+      name: tag.name,
+      uri: tag.uri,
+      ip: tag.ip,
+      members: [],
+      namespace: tag.namespace ?? tag.name.split('.')[0]!,
+    };
+    await tx.putTag(leaf);
+    this.tags.set(tag.name, leaf);
   }
 
   async removeMember(name: string, member: string): Promise<Tag> {
@@ -103,7 +216,12 @@ export class TagService {
     await this.store.transaction(async (tx) => {
       await tx.deleteTag(name);
       for (const p of parents) await tx.putTag({ ...p, members: p.members.filter((m) => m !== name) });
-      await this.events.publish('tag.deleted', name, {}, tx);
+      await this.events.publish(
+        'tag.deleted',
+        name,
+        { namespace: this.tags.get(name)?.namespace ?? null },
+        tx,
+      );
     });
     this.tags.delete(name);
     for (const p of parents) this.tags.set(p.name, { ...p, members: p.members.filter((m) => m !== name) });

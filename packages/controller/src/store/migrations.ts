@@ -110,6 +110,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_tag_owner': {
+    // Tags get an owning namespace (null: global) and the namespaces they are shared with.
+    // A leaf tag belongs to its resource's namespace; parent tags made before are global.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('tags').addColumn('namespace', 'text').execute();
+      await db.schema.alterTable('tags').addColumn('shared_with', 'text').execute();
+      await sql`update tags set namespace = (select r.namespace from resources r where r.uri = tags.uri) where uri is not null`.execute(
+        db,
+      );
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

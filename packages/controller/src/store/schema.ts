@@ -18,6 +18,10 @@ export interface Database {
     /** JSON array of member tag names or IP/CIDR literals. */
     members: string;
     updated_at: string;
+    /** The owning namespace; null = a global tag (0002). */
+    namespace?: string | null;
+    /** JSON array of the namespaces the owner shares the tag with, or null (0002). */
+    shared_with?: string | null;
   };
   /** Reverse index of tag membership (member -> parent), for fan-out. */
   tag_edges: { parent: string; member: string };

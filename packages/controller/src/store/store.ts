@@ -20,6 +20,9 @@ export interface TagRow {
   uri?: string;
   ip?: string;
   members: string[];
+  /** The owning namespace; undefined = global. */
+  namespace?: string;
+  sharedWith?: string[];
 }
 
 export interface RuleRow {
@@ -166,6 +169,8 @@ export class Store {
       uri: r.uri ?? undefined,
       ip: r.ip ?? undefined,
       members: JSON.parse(r.members),
+      ...(r.namespace ? { namespace: r.namespace } : {}),
+      ...(r.shared_with ? { sharedWith: JSON.parse(r.shared_with) } : {}),
     }));
   }
 
@@ -176,6 +181,8 @@ export class Store {
       ip: tag.ip ?? null,
       members: JSON.stringify(tag.members),
       updated_at: now(),
+      namespace: tag.namespace ?? null,
+      shared_with: tag.sharedWith?.length ? JSON.stringify(tag.sharedWith) : null,
     };
     await this.q
       .insertInto('tags')
@@ -186,6 +193,8 @@ export class Store {
           ip: values.ip,
           members: values.members,
           updated_at: values.updated_at,
+          namespace: values.namespace,
+          shared_with: values.shared_with,
         }),
       )
       .execute();

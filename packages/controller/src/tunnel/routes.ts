@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
 import type { CertificateAuthority } from '../ca/ca.js';
 import type { CredentialRegistry } from '../ca/store.js';
+import { allow } from '../http/access.js';
 import { requireRole } from '../http/auth.js';
 import type { TunnelEndpoint } from './endpoint.js';
 import {
@@ -79,7 +80,10 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
 
   app.get(
     '/agents',
-    { schema: { tags, querystring: Type.Object({ stats: Type.Optional(Type.Boolean()) }) } },
+    {
+      config: allow('viewer', 'none'),
+      schema: { tags, querystring: Type.Object({ stats: Type.Optional(Type.Boolean()) }) },
+    },
     async (req) => {
       requireRole(req, 'viewer');
       const agents = endpoint.agents;
@@ -91,16 +95,23 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
     },
   );
 
-  app.get('/agents/:name', { schema: { tags, params: AgentParams } }, async (req) => {
-    requireRole(req, 'viewer');
-    const conns = endpoint.agents.connections(req.params.name);
-    if (conns.length === 0) throw notFound(`agent "${req.params.name}" is not connected`);
-    return agentView(req.params.name, conns, true);
-  });
+  app.get(
+    '/agents/:name',
+    { config: allow('viewer', 'none'), schema: { tags, params: AgentParams } },
+    async (req) => {
+      requireRole(req, 'viewer');
+      const conns = endpoint.agents.connections(req.params.name);
+      if (conns.length === 0) throw notFound(`agent "${req.params.name}" is not connected`);
+      return agentView(req.params.name, conns, true);
+    },
+  );
 
   app.post(
     '/agents/:name/enrollment-bundle',
-    { schema: { tags, params: AgentParams, body: Type.Object({ ttl: Ttl }, closed) } },
+    {
+      config: allow('admin', 'all'),
+      schema: { tags, params: AgentParams, body: Type.Object({ ttl: Ttl }, closed) },
+    },
     async (req) => {
       requireRole(req, 'admin');
       return (await issueEnrollmentBundle(deps(), req.params.name, req.body.ttl)).bundle;
@@ -110,6 +121,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
   app.post(
     '/agents/:name/kubeconfig',
     {
+      config: allow('operator', 'none'),
       schema: {
         tags,
         params: AgentParams,
@@ -139,6 +151,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
   app.post(
     '/agents/:name/service-credentials',
     {
+      config: allow('operator', 'none'),
       schema: {
         tags,
         params: AgentParams,
@@ -159,7 +172,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
     },
   );
 
-  app.get('/ca', { schema: { tags: ['ca'] } }, async (req) => {
+  app.get('/ca', { config: allow('viewer', 'none'), schema: { tags: ['ca'] } }, async (req) => {
     requireRole(req, 'viewer');
     return {
       certificate: opts.ca.certPem,
@@ -174,6 +187,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
   app.post(
     '/ca/control-credentials',
     {
+      config: allow('admin', 'all'),
       schema: {
         tags: ['ca'],
         body: Type.Object(
@@ -194,14 +208,17 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
     },
   );
 
-  app.get('/ca/issued', { schema: { tags: ['ca'] } }, async (req) => {
+  app.get('/ca/issued', { config: allow('admin', 'all'), schema: { tags: ['ca'] } }, async (req) => {
     requireRole(req, 'admin');
     return { issued: (await opts.registry.list()).sort((a, b) => a.issuedAt.localeCompare(b.issuedAt)) };
   });
 
   app.post(
     '/ca/revocations',
-    { schema: { tags: ['ca'], body: Type.Object({ id: Type.String() }, closed) } },
+    {
+      config: allow('admin', 'all'),
+      schema: { tags: ['ca'], body: Type.Object({ id: Type.String() }, closed) },
+    },
     async (req) => {
       requireRole(req, 'admin');
       const entry = await endpoint.revoke(req.body.id);

@@ -2,11 +2,10 @@
 // connections, events (server-sent), tokens and plugins.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { permissionDenied } from '@skyway/core';
 import type { FastifyRequest } from 'fastify';
 import type { PollReport } from '../../services/poller.js';
 import { resourceView } from '../../services/resources.js';
-import { requireRole, visibleNamespaces } from '../auth.js';
+import { allow, visibleNamespaces } from '../access.js';
 import type { Services } from '../context.js';
 import { CloudParams, PluginParams, RegistryQuery, TokenBody, VersionQuery } from '../schemas.js';
 
@@ -14,19 +13,22 @@ export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
   app,
   { services },
 ) => {
-  app.get('/namespaces', { schema: { tags: ['namespaces'] } }, async (req) => {
-    requireRole(req, 'viewer');
-    const visible = visibleNamespaces(req);
-    const names = services.plugins.namespaces().filter((n) => !visible || visible.includes(n));
-    return {
-      namespaces: names.map((n) => ({
-        name: n,
-        clouds: services.plugins
-          .cloudsOf(n)
-          .map((c) => ({ name: c.cloud, plugin: c.plugin, deployment: c.deployment })),
-      })),
-    };
-  });
+  app.get(
+    '/namespaces',
+    { config: allow('viewer', 'filter'), schema: { tags: ['namespaces'] } },
+    async (req) => {
+      const visible = visibleNamespaces(req);
+      const names = services.plugins.namespaces().filter((n) => !visible || visible.includes(n));
+      return {
+        namespaces: names.map((n) => ({
+          name: n,
+          clouds: services.plugins
+            .cloudsOf(n)
+            .map((c) => ({ name: c.cloud, plugin: c.plugin, deployment: c.deployment })),
+        })),
+      };
+    },
+  );
 };
 
 export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -35,6 +37,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/resources',
     {
+      config: allow('viewer', 'query.namespace'),
       schema: {
         tags: ['resources'],
         querystring: Type.Object(
@@ -44,7 +47,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req) => {
-      requireRole(req, 'viewer', req.query.namespace);
       const visible = visibleNamespaces(req);
       const rows = await resources.list(req.query);
       return {
@@ -53,24 +55,27 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     },
   );
 
-  app.get('/connections', { schema: { tags: ['connections'] } }, async (req) => {
-    requireRole(req, 'viewer');
-    const visible = visibleNamespaces(req);
-    return {
-      connections: (await connectivity.list()).filter((c) => !visible || visible.includes(c.namespace)),
-    };
-  });
+  app.get(
+    '/connections',
+    { config: allow('viewer', 'filter'), schema: { tags: ['connections'] } },
+    async (req) => {
+      const visible = visibleNamespaces(req);
+      return {
+        connections: (await connectivity.list()).filter((c) => !visible || visible.includes(c.namespace)),
+      };
+    },
+  );
 
   app.delete(
     '/connections/:namespace/:cloudA/:cloudB',
     {
+      config: allow('operator', 'params.namespace'),
       schema: {
         tags: ['connections'],
         params: Type.Object({ namespace: Type.String(), cloudA: Type.String(), cloudB: Type.String() }),
       },
     },
     async (req) => {
-      requireRole(req, 'operator', req.params.namespace);
       await connectivity.delete(req.params.namespace, req.params.cloudA, req.params.cloudB);
       return {};
     },
@@ -79,6 +84,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/events',
     {
+      config: allow('viewer', 'filter'),
       schema: {
         tags: ['events'],
         description:
@@ -90,7 +96,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req, reply) => {
-      requireRole(req, 'viewer');
       const visible = visibleNamespaces(req);
       const since = Number(req.query.since ?? req.headers['last-event-id'] ?? -1);
       reply.hijack();
@@ -141,8 +146,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     },
   );
 
-  app.get('/tokens', { schema: { tags: ['tokens'] } }, async (req) => {
-    requireRole(req, 'admin');
+  app.get('/tokens', { config: allow('admin', 'all'), schema: { tags: ['tokens'] } }, async () => {
     const rows = await access.list();
     return {
       tokens: rows.map((t) => ({
@@ -156,24 +160,28 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     };
   });
 
-  app.post('/tokens', { schema: { tags: ['tokens'], body: TokenBody } }, async (req, reply) => {
-    requireRole(req, 'admin');
-    reply.status(201);
-    return access.create({ ...req.body, ttl: req.body.ttl ?? '30d' });
-  });
+  app.post(
+    '/tokens',
+    { config: allow('admin', 'all'), schema: { tags: ['tokens'], body: TokenBody } },
+    async (req, reply) => {
+      reply.status(201);
+      return access.create({ ...req.body, ttl: req.body.ttl ?? '30d' });
+    },
+  );
 
   app.delete(
     '/tokens/:id',
-    { schema: { tags: ['tokens'], params: Type.Object({ id: Type.String() }) } },
+    {
+      config: allow('admin', 'all'),
+      schema: { tags: ['tokens'], params: Type.Object({ id: Type.String() }) },
+    },
     async (req) => {
-      requireRole(req, 'admin');
       await access.revoke(req.params.id);
       return {};
     },
   );
 
-  app.get('/plugins', { schema: { tags: ['plugins'] } }, async (req) => {
-    requireRole(req, 'viewer');
+  app.get('/plugins', { config: allow('viewer', 'filter'), schema: { tags: ['plugins'] } }, async (req) => {
     const visible = visibleNamespaces(req);
     return {
       plugins: plugins
@@ -202,6 +210,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/registry',
     {
+      config: allow('viewer', 'filter'),
       schema: {
         tags: ['plugins'],
         description:
@@ -210,7 +219,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req) => {
-      requireRole(req, 'viewer');
       const { q, category, tag } = req.query;
       const hits = registry.search({
         ...(q === undefined ? {} : { text: q }),
@@ -237,6 +245,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/registry/:name',
     {
+      config: allow('viewer', 'filter'),
       schema: {
         tags: ['plugins'],
         description: "One plugin's descriptor: the latest version, or the one asked for.",
@@ -245,7 +254,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req) => {
-      requireRole(req, 'viewer');
       // Where the descriptor file lies on the controller's host is nobody else's business.
       const { source: _, ...descriptor } = registry.get(req.params.name, req.query.version);
       return {
@@ -258,9 +266,8 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
 
   app.get(
     '/plugins/:namespace/:cloud',
-    { schema: { tags: ['plugins'], params: CloudParams } },
+    { config: allow('viewer', 'params.namespace'), schema: { tags: ['plugins'], params: CloudParams } },
     async (req) => {
-      requireRole(req, 'viewer', req.params.namespace);
       const b = plugins.get(req.params.namespace, req.params.cloud);
       const [describe, credentials] = await Promise.all([
         plugins.call(b, 'could not describe itself', (c) => c.describe({})),
@@ -291,6 +298,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/drift',
     {
+      config: allow('viewer', 'filter'),
       schema: {
         tags: ['drift'],
         description:
@@ -298,7 +306,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req) => {
-      requireRole(req, 'viewer');
       return { last: driftView(req, poller.last) ?? null };
     },
   );
@@ -306,6 +313,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.post(
     '/drift/check',
     {
+      config: allow('operator', 'all'),
       schema: {
         tags: ['drift'],
         description: 'Checks every cloud now; repairs drift unless `repair` is false.',
@@ -315,9 +323,6 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async (req) => {
-      requireRole(req, 'operator');
-      if (visibleNamespaces(req))
-        throw permissionDenied('a drift check covers every namespace; it needs a token scoped to all (*)');
       return poller.poll({ repair: req.body?.repair });
     },
   );

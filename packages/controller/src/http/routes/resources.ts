@@ -1,11 +1,11 @@
-// Resources and their permit lists, at Paraglider's paths (registered both at
-// the root, for existing Paraglider clients, and under /api/v1).
+// Resources and their permit lists, at Paraglider's paths under /api/v1 (with
+// Skyway's conventions; Paraglider's own wire format is http/paraglider).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { invalidArgument } from '@skyway/core';
 import { resourceView } from '../../services/resources.js';
 import { ruleView } from '../../services/rules.js';
-import { requireRole } from '../auth.js';
+import { allow } from '../access.js';
 import type { Services } from '../context.js';
 import {
   CloudParams,
@@ -37,64 +37,91 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
 
   app.post(
     '/namespaces/:namespace/clouds/:cloud/resources',
-    { schema: { ...tags, params: CloudParams, body: ResourceBody } },
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: CloudParams, body: ResourceBody },
+    },
     async (req, reply) => {
-      requireRole(req, 'operator', req.params.namespace);
       if (!req.body.name) throw invalidArgument('name is required', 'name');
       reply.status(201);
       return create(req.params.namespace, req.params.cloud, req.body.name, req.body.description);
     },
   );
 
-  app.put(base, { schema: { ...tags, params: ResourceParams, body: ResourceBody } }, async (req, reply) => {
-    requireRole(req, 'operator', req.params.namespace);
-    if (req.body.name && req.body.name !== req.params.resourceName) {
-      throw invalidArgument(
-        `name "${req.body.name}" does not match the path's "${req.params.resourceName}"`,
-        'name',
-      );
-    }
-    reply.status(201);
-    return create(req.params.namespace, req.params.cloud, req.params.resourceName, req.body.description);
-  });
+  app.put(
+    base,
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: ResourceParams, body: ResourceBody },
+    },
+    async (req, reply) => {
+      if (req.body.name && req.body.name !== req.params.resourceName) {
+        throw invalidArgument(
+          `name "${req.body.name}" does not match the path's "${req.params.resourceName}"`,
+          'name',
+        );
+      }
+      reply.status(201);
+      return create(req.params.namespace, req.params.cloud, req.params.resourceName, req.body.description);
+    },
+  );
 
-  app.get(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
-    requireRole(req, 'viewer', req.params.namespace);
-    const r = await resources.require(req.params.namespace, req.params.cloud, req.params.resourceName);
-    return resourceView(r);
-  });
+  app.get(
+    base,
+    { config: allow('viewer', 'params.namespace'), schema: { ...tags, params: ResourceParams } },
+    async (req) => {
+      const r = await resources.require(req.params.namespace, req.params.cloud, req.params.resourceName);
+      return resourceView(r);
+    },
+  );
 
-  app.delete(base, { schema: { ...tags, params: ResourceParams } }, async (req) => {
-    requireRole(req, 'operator', req.params.namespace);
-    await resources.delete(req.params.namespace, req.params.cloud, req.params.resourceName);
-    return {};
-  });
+  app.delete(
+    base,
+    { config: allow('operator', 'params.namespace'), schema: { ...tags, params: ResourceParams } },
+    async (req) => {
+      await resources.delete(req.params.namespace, req.params.cloud, req.params.resourceName);
+      return {};
+    },
+  );
 
-  app.get(`${base}/rules`, { schema: { ...tags, params: ResourceParams } }, async (req) => {
-    requireRole(req, 'viewer', req.params.namespace);
-    return { rules: (await rules.get(key(req.params))).map(ruleView) };
-  });
+  app.get(
+    `${base}/rules`,
+    { config: allow('viewer', 'params.namespace'), schema: { ...tags, params: ResourceParams } },
+    async (req) => {
+      return { rules: (await rules.get(key(req.params))).map(ruleView) };
+    },
+  );
 
   app.post(
     `${base}/applyRules`,
-    { schema: { ...tags, params: ResourceParams, body: RuleList } },
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: ResourceParams, body: RuleList },
+    },
     async (req) => {
-      requireRole(req, 'operator', req.params.namespace);
       return { rules: (await rules.apply(key(req.params), req.body)).map(ruleView) };
     },
   );
 
-  app.post(`${base}/rules`, { schema: { ...tags, params: ResourceParams, body: RuleBody } }, async (req) => {
-    requireRole(req, 'operator', req.params.namespace);
-    const [rule] = await rules.apply(key(req.params), [req.body], 'rule');
-    return ruleView(rule!);
-  });
+  app.post(
+    `${base}/rules`,
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: ResourceParams, body: RuleBody },
+    },
+    async (req) => {
+      const [rule] = await rules.apply(key(req.params), [req.body], 'rule');
+      return ruleView(rule!);
+    },
+  );
 
   app.put(
     `${base}/rules/:ruleName`,
-    { schema: { ...tags, params: RuleParams, body: RuleBody } },
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: RuleParams, body: RuleBody },
+    },
     async (req) => {
-      requireRole(req, 'operator', req.params.namespace);
       if (req.body.name !== req.params.ruleName) {
         throw invalidArgument(
           `name "${req.body.name}" does not match the path's "${req.params.ruleName}"`,
@@ -108,23 +135,29 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
 
   app.post(
     `${base}/deleteRules`,
-    { schema: { ...tags, params: ResourceParams, body: NameList } },
+    {
+      config: allow('operator', 'params.namespace'),
+      schema: { ...tags, params: ResourceParams, body: NameList },
+    },
     async (req) => {
-      requireRole(req, 'operator', req.params.namespace);
       await rules.delete(key(req.params), req.body);
       return {};
     },
   );
 
-  app.delete(`${base}/rules/:ruleName`, { schema: { ...tags, params: RuleParams } }, async (req) => {
-    requireRole(req, 'operator', req.params.namespace);
-    await rules.delete(key(req.params), [req.params.ruleName]);
-    return {};
-  });
+  app.delete(
+    `${base}/rules/:ruleName`,
+    { config: allow('operator', 'params.namespace'), schema: { ...tags, params: RuleParams } },
+    async (req) => {
+      await rules.delete(key(req.params), [req.params.ruleName]);
+      return {};
+    },
+  );
 
   app.get(
     '/namespaces/:namespace/resources',
     {
+      config: allow('viewer', 'params.namespace'),
       schema: {
         ...tags,
         params: Type.Object({ namespace: Type.String() }),
@@ -132,7 +165,6 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => {
-      requireRole(req, 'viewer', req.params.namespace);
       const rows = await resources.list({ namespace: req.params.namespace, cloud: req.query.cloud });
       return {
         resources: rows.map(resourceView),
