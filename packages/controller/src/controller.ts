@@ -20,6 +20,7 @@ import { TokenService } from './auth/tokens.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { buildApp } from './http/app.js';
+import { ConsoleSessions, consoleRoutes, installSessionCookies } from './console/index.js';
 import { startMetrics } from './metrics/index.js';
 import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
@@ -88,6 +89,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     await access.ensureAdminToken(adminFile);
     const plugins = new PluginManager();
     const metrics = startMetrics({ events, plugins });
+    const consoleSessions = new ConsoleSessions();
     closers.push(() => metrics.close());
     const tags = new TagService(store, events);
     await tags.load();
@@ -189,7 +191,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       logger: opts.logger,
       extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
+      beforeAuth: (a) => installSessionCookies(a, consoleSessions),
     });
+    await app.register(consoleRoutes({ sessions: consoleSessions, tokens }));
     closers.push(() => app.close());
     metrics.install(app);
     const metricsUrl = config.metricsListen
