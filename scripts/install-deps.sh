@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=0
-for bin in ip nft swanctl bird iperf3 nginx tcpdump pg_ctlcluster curl ping wrk h2load sshd; do
+for bin in ip nft swanctl bird iperf3 nginx tcpdump pg_ctlcluster curl ping wrk h2load sshd chromium; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_apt=1
 done
 [ -x /usr/lib/ipsec/charon ] || need_apt=1
@@ -13,7 +13,7 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -qq
   apt-get install -y -qq iproute2 nftables strongswan-charon strongswan-swanctl \
     libcharon-extra-plugins libstrongswan-extra-plugins bird2 iperf3 nginx-light \
-    postgresql tcpdump openssh-server openssh-client procps curl iputils-ping wrk nghttp2-client >/dev/null
+    postgresql tcpdump openssh-server openssh-client procps curl iputils-ping wrk nghttp2-client chromium >/dev/null
 fi
 # Node.js: a maintained LTS. Where the machine's is older than 22, the npm
 # registry's own build (the node-linux-<arch> package: the binary and its

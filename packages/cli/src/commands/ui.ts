@@ -13,11 +13,16 @@ export function registerUi(program: Command): void {
     'skyway --token "$(cat viewer.token)" ui   # signs the browser in as a viewer',
   ).action(async (_o, cmd: Command) => {
     const api = clientOf(cmd);
-    const r = await api.post<{ code: string; expires_at: string; path: string }>('/api/v1/ui/login-codes', {});
+    const r = await api.post<{ code: string; expires_at: string; path: string }>(
+      '/api/v1/ui/login-codes',
+      {},
+    );
     const url = `${api.url}${r.path}`;
     emit(globals(cmd).json, { url, expires_at: r.expires_at }, () => {
       console.log(url);
-      console.log(`(open it in a browser before ${r.expires_at}; it works once. Or open ${api.url}/ui/ and paste a token)`);
+      console.log(
+        `(open it in a browser before ${r.expires_at}; it works once. Or open ${api.url}/ui/ and paste a token)`,
+      );
     });
   });
 }

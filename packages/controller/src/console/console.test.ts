@@ -14,12 +14,19 @@ after(() => h.close());
 const inject = (method: string, url: string, headers: Record<string, string> = {}, payload?: object) =>
   h.app.inject({ method: method as 'GET', url, headers, ...(payload ? { payload } : {}) });
 
-const cookieOf = (res: { headers: Record<string, unknown> }) => String(res.headers['set-cookie']).split(';')[0]!;
+const cookieOf = (res: { headers: Record<string, unknown> }) =>
+  String(res.headers['set-cookie']).split(';')[0]!;
 
 test('a login code signs in once, as the token that asked for it', async () => {
-  const viewer = await h.call('POST', '/api/v1/tokens', { subject: 'ann', role: 'viewer', namespaces: ['default'] });
+  const viewer = await h.call('POST', '/api/v1/tokens', {
+    subject: 'ann',
+    role: 'viewer',
+    namespaces: ['default'],
+  });
   assert.ok(viewer.json.token, JSON.stringify(viewer.json));
-  const code = await inject('POST', '/api/v1/ui/login-codes', { authorization: `Bearer ${viewer.json.token}` });
+  const code = await inject('POST', '/api/v1/ui/login-codes', {
+    authorization: `Bearer ${viewer.json.token}`,
+  });
   assert.equal(code.statusCode, 200);
   assert.match(code.json().path, /^\/ui\/#code=/);
 

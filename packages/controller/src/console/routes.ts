@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Type } from '@fastify/type-provider-typebox';
 import { invalidArgument, unauthenticated } from '@skyway/core';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from '@fastify/type-provider-typebox';
 import type { TokenService } from '../auth/tokens.js';
 import { allow, callerOf, publicRoute } from '../http/access.js';
 import type { ConsoleSessions } from './sessions.js';
@@ -111,7 +111,10 @@ export function consoleRoutes(opts: { sessions: ConsoleSessions; tokens: TokenSe
     const tags = ['console'];
     app.post(
       '/api/v1/ui/login-codes',
-      { config: allow('viewer', 'none'), schema: { tags, description: 'A single-use login code for the console' } },
+      {
+        config: allow('viewer', 'none'),
+        schema: { tags, description: 'A single-use login code for the console' },
+      },
       async (request) => {
         callerOf(request);
         const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -130,7 +133,9 @@ export function consoleRoutes(opts: { sessions: ConsoleSessions; tokens: TokenSe
         if (body.code !== undefined) {
           token = sessions.redeemCode(body.code);
           if (!token)
-            throw unauthenticated('this login code is unknown, used or expired: run `skyway ui` for a new one');
+            throw unauthenticated(
+              'this login code is unknown, used or expired: run `skyway ui` for a new one',
+            );
         } else if (token === undefined) throw invalidArgument('give a login code or a token', 'code');
         const claims = await tokens.verify(token);
         request.principal = claims;
