@@ -244,6 +244,7 @@ async function main() {
           controller,
           stateDir: String(c.stateDir),
           internet: String(c.internet),
+          allowCommands: true,
         });
         plugins.push(p);
         return p;

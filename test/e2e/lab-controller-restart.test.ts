@@ -47,7 +47,13 @@ import { loadConfig, startController } from '@skyway/controller';
 import { createLocalPlugin } from '@skyway/plugin-local';
 const config = loadConfig(process.argv[1], process.env.SKYWAY_HOME);
 const local = ({ cloud, controller, config: c }) =>
-  createLocalPlugin({ cloud, controller, stateDir: String(c.stateDir), internet: String(c.internet) });
+  createLocalPlugin({
+    cloud,
+    controller,
+    stateDir: String(c.stateDir),
+    internet: String(c.internet),
+    allowCommands: true,
+  });
 const ctl = await startController({ config, inProcessPlugins: { local } });
 console.log('skyway controller ready', ctl.url, 'pid', process.pid);
 `;

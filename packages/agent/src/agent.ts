@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { keepAlive } from '@skyway/core';
+import { keepAlive } from '@skyway/tunnel/wire';
 import pino, { type Logger } from 'pino';
 import { backoffDelay } from './backoff.js';
 import { controlRoutes, type StatusEventInit } from './control.js';

@@ -3,17 +3,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
-import { createLocalPlugin, DESCRIPTOR_FILE } from '@skyway/plugin-local';
+import { createLocalPlugin, DESCRIPTOR_FILE, localOptionsFromConfig } from '@skyway/plugin-local';
 
 export const embeddedConfig = {
   listen: '127.0.0.1:7070',
   tunnel_listen: '127.0.0.1:7443',
   service_listen: '127.0.0.1:8443',
+  // glide (Paraglider's CLI) sends no token: its own listener, loopback only, acting as an operator of default.
+  paraglider: { listen: '127.0.0.1:7071', role: 'operator', namespaces: ['default'] },
   namespaces: {
     default: {
       clouds: {
-        'lab-east': { plugin: 'local' },
-        'lab-west': { plugin: 'local' },
+        // The demo's VMs run web servers (as nobody, inside their namespaces).
+        'lab-east': { plugin: 'local', config: { allow_commands: true } },
+        'lab-west': { plugin: 'local', config: { allow_commands: true } },
       },
     },
   },
@@ -40,10 +43,5 @@ export const builtinDescriptors = [DESCRIPTOR_FILE];
 /** Plugins that run inside the controller process (trusted). */
 export const inProcessPlugins: Record<string, InProcessFactory> = {
   local: ({ cloud, controller, config }) =>
-    createLocalPlugin({
-      cloud,
-      controller,
-      ...(typeof config.stateDir === 'string' ? { stateDir: config.stateDir } : {}),
-      ...(typeof config.internet === 'string' ? { internet: config.internet } : {}),
-    }),
+    createLocalPlugin({ cloud, controller, ...localOptionsFromConfig(config) }),
 };

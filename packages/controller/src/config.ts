@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { parse } from 'yaml';
+import { parseDuration } from './auth/tokens.js';
 import { type ParagliderConfig, parseParagliderConfig } from './http/paraglider/config.js';
 
 export interface CloudConfig {
@@ -38,6 +39,8 @@ export interface ControllerConfig {
   repairDrift: boolean;
   /** A listener of its own for GET /metrics, without a token (else /metrics is on the API, viewer role). */
   metricsListen?: { host: string; port: number };
+  /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
+  pluginKeyTtlMs: number;
   /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
   paraglider?: ParagliderConfig;
 }
@@ -65,6 +68,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'poll_interval',
     'repair_drift',
     'metrics_listen',
+    'plugin_key_ttl',
     'paraglider',
   ];
   for (const k of Object.keys(obj))
@@ -125,6 +129,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
   const metricsListen =
     obj.metrics_listen === undefined ? undefined : hostPort(obj.metrics_listen, 'metrics_listen', '');
+  const pluginKeyTtlMs = parseDuration(String(obj.plugin_key_ttl ?? '1h'), 'plugin_key_ttl');
+  if (pluginKeyTtlMs < 3000) throw fail('plugin_key_ttl', 'must be at least 3s');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
@@ -141,6 +147,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     namespaces,
     pollInterval,
     repairDrift,
+    pluginKeyTtlMs,
     ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }

@@ -23,6 +23,7 @@ import {
   ResourceSchema,
 } from '@skyway/proto/plugin';
 import { checkHost } from './checks.js';
+import { type CommandUser, DEFAULT_COMMAND_USER, lookupCommandUser } from './command-user.js';
 import { invalid, labError, notFound, precondition } from './errors.js';
 import { checkComponent, DEFAULT_INTERNET, LabNames, parseUri } from './names.js';
 import { LabNetwork, serial } from './network.js';
@@ -52,6 +53,10 @@ export interface LocalPluginOptions {
   runner?: CommandRunner;
   /** The internet namespace shared by the clouds of one lab world (default "sky.inet"). */
   internet?: string;
+  /** Run VMs' `description.command` (config `allow_commands`; default false: a create with one is refused). */
+  allowCommands?: boolean;
+  /** The unprivileged user those commands run as (config `command_user`, default nobody). */
+  commandUser?: string;
 }
 
 export type LocalPlugin = CloudPluginImpl & {
@@ -88,6 +93,11 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
   const stateFile = new StateFile(stateDir);
   const net = new LabNetwork(runner, names, internet);
   const ctl = opts.controller;
+  let user: CommandUser | undefined;
+  const commandUser = () => {
+    user ??= lookupCommandUser(opts.commandUser ?? DEFAULT_COMMAND_USER);
+    return user;
+  };
 
   /** Mutations of this cloud run one at a time. */
   const locked = <T>(fn: (s: LabState) => Promise<T>) =>
@@ -203,11 +213,19 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
       checkComponent(region, 'description.region');
       if (desc.command !== undefined && typeof desc.command !== 'string') {
         throw invalid(
-          'description.command must be a string (run with sh -c inside the VM)',
+          'description.command must be a string (run with sh -c inside the VM, as an unprivileged user)',
           'description.command',
         );
       }
       const command = desc.command as string | undefined;
+      if (command !== undefined && !opts.allowCommands) {
+        throw labError(
+          'PERMISSION_DENIED',
+          `description.command: cloud "${cloud}" does not run VM commands (its config must set allow_commands: true)`,
+          'description.command',
+        );
+      }
+      const user = command === undefined ? undefined : commandUser();
       return locked(async (s) => {
         const key = vmKey(dep.namespace, region, name);
         const existing = s.vms[key];
@@ -237,7 +255,7 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         s.vms[key] = vm;
         await stateFile.save(s);
         try {
-          vm.pid = await net.createVm(vm, vpc);
+          vm.pid = await net.createVm(vm, vpc, user);
         } catch (e) {
           await net.deleteVm(vm).catch(() => {});
           delete s.vms[key];

@@ -113,7 +113,12 @@ export function registerDemo(program: Command): void {
         config,
         inProcessPlugins: {
           local: ({ cloud, controller }) => {
-            const p = createLocalPlugin({ cloud, controller, stateDir: join(home, 'lab', cloud) });
+            const p = createLocalPlugin({
+              cloud,
+              controller,
+              stateDir: join(home, 'lab', cloud),
+              allowCommands: true,
+            });
             plugins.push(p);
             return p;
           },

@@ -37,7 +37,9 @@ export function registerServe(program: Command): void {
       'skyway controller ready',
     );
     console.error(`skyway: serving ${controller.url} (admin token in ${home}/admin.token, log in ${file})`);
-    console.error(`skyway: the web console: skyway ui`);
+    if (controller.paragliderUrl)
+      console.error(`skyway: Paraglider-compatible API (glide, no token) on ${controller.paragliderUrl}`);
+    console.error('skyway: the web console: skyway ui');
     const lab = Object.values(config.namespaces).some((n) => n.clouds.some((c) => c.plugin === 'local'));
     const stop = async () => {
       await controller.close();

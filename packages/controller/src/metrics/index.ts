@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { allow } from '../http/access.js';
 import type { EventBus } from '../services/events.js';
 import type { PluginManager } from '../services/plugins.js';
-import type { TunnelEndpoint } from '../tunnel/index.js';
+import type { TunnelEndpoint } from '@skyway/tunnel';
 import { ControllerMetrics } from './controller-metrics.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { instrumentPluginClient } from './plugin-client.js';

@@ -2,8 +2,7 @@
 // event subscribers, the agents connected to the tunnel and the streams they
 // carry, and what the tunnel relays.
 import type { EventBus } from '../services/events.js';
-import type { TunnelEndpoint } from '../tunnel/index.js';
-import { type TunnelObserver, tunnelObserver } from '../tunnel/observer.js';
+import { type TunnelEndpoint, type TunnelObserver, tunnelObserver } from '@skyway/tunnel';
 import type { ControllerMetrics } from './controller-metrics.js';
 
 interface DriftData {

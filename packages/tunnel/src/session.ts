@@ -7,9 +7,10 @@ import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, type Http2SessionManager } from '@connectrpc/connect-node';
-import { keepAlive, unavailable } from '@skyway/core';
+import { unavailable } from '@skyway/core';
 import { AgentService } from '@skyway/proto/tunnel';
-import type { Logger } from 'pino';
+import type { TunnelLogger } from './credentials.js';
+import { keepAlive } from './keepalive.js';
 import type { AgentConnection, AgentHello, ConnectionStats } from './registry.js';
 
 const authority = 'http://agent.skyway.invalid';
@@ -23,7 +24,7 @@ export const tunnelH2Settings: http2.Settings = {
 export async function openAgentConnection(
   sock: TLSSocket,
   id: { agent: string; serial: string },
-  opts: { keepaliveMs: number; logger: Logger; controllerVersion: string },
+  opts: { keepaliveMs: number; logger: TunnelLogger; controllerVersion: string },
 ): Promise<AgentConnection> {
   const session = http2.connect(authority, {
     createConnection: () => sock,

@@ -11,19 +11,23 @@ import {
   permissionDenied,
   unauthenticated,
 } from '@skyway/core';
-import type { Logger } from 'pino';
-import { maxClockSkewMs, type TokenService } from '../auth/tokens.js';
-import type { CertificateAuthority } from '../ca/ca.js';
-import { identityFromAltNames } from '../ca/identity.js';
-import type { CredentialRegistry } from '../ca/store.js';
-import { statusOfKind } from '../http/errors.js';
+import {
+  normalizeSerial,
+  type StatusOf,
+  type TunnelCa,
+  type TunnelCredentials,
+  type TunnelLogger,
+} from './credentials.js';
+
+/** Agent clocks further off than this are refused (as tokens issued that far ahead are). */
+export const maxClockSkewMs = 5 * 60_000;
 
 export interface EnrollmentOptions {
-  ca: CertificateAuthority;
-  tokens: TokenService;
-  registry: CredentialRegistry;
+  ca: TunnelCa;
+  credentials: TunnelCredentials;
   agentCertTtlMs: number;
-  logger: Logger;
+  logger: TunnelLogger;
+  statusOf: StatusOf;
   now?: () => number;
 }
 
@@ -67,19 +71,19 @@ export function enrollmentHandler(opts: EnrollmentOptions) {
     checkClockSkew(body.timeMs, now());
     if (typeof body.token !== 'string') throw invalidArgument('token is required', 'token');
     if (typeof body.csr !== 'string') throw invalidArgument('csr is required', 'csr');
-    const claims = await opts.tokens.verify(body.token);
+    const claims = await opts.credentials.verifyToken(body.token);
     if (claims.scope.kind !== 'join')
       throw permissionDenied(`a ${claims.scope.kind} token cannot enroll an agent`);
     // Single use even for concurrent attempts: the token is revoked only after signing (awaited).
-    if (opts.registry.isRevokedSync(claims.id) || enrolling.has(claims.id))
+    if (opts.credentials.isRevoked(claims.id) || enrolling.has(claims.id))
       throw unauthenticated('join token has already been used or was revoked');
     const agent = claims.scope.agent;
     enrolling.add(claims.id);
-    let issued: Awaited<ReturnType<CertificateAuthority['signCsr']>>;
+    let issued: Awaited<ReturnType<TunnelCa['signCsr']>>;
     try {
       issued = await opts.ca.signCsr(body.csr, { kind: 'agent', agent }, opts.agentCertTtlMs);
       // Join tokens are single use.
-      await opts.registry.revoke(claims.id);
+      await opts.credentials.revoke(claims.id);
     } finally {
       enrolling.delete(claims.id);
     }
@@ -97,10 +101,11 @@ export function enrollmentHandler(opts: EnrollmentOptions) {
     if (!cert || Object.keys(cert).length === 0)
       throw unauthenticated('renewal needs the current agent certificate');
     if (!sock.authorized) throw unauthenticated(`agent certificate rejected (${sock.authorizationError})`);
-    const id = identityFromAltNames(cert.subjectaltname);
+    // Revocation first: a revoked certificate of any kind is told so, whatever it is for.
+    if (opts.credentials.isRevoked(normalizeSerial(cert.serialNumber)))
+      throw unauthenticated('client certificate has been revoked');
+    const id = opts.credentials.identify(cert.subjectaltname);
     if (id?.kind !== 'agent') throw permissionDenied('only agent certificates can be renewed here');
-    if (opts.registry.isRevokedSync(cert.serialNumber))
-      throw unauthenticated('agent certificate has been revoked');
     const body = await readJson(req);
     checkClockSkew(body.timeMs, now());
     if (typeof body.csr !== 'string') throw invalidArgument('csr is required', 'csr');
@@ -131,7 +136,7 @@ export function enrollmentHandler(opts: EnrollmentOptions) {
     } catch (e) {
       if (isSkywayError(e)) {
         const field = e.field ? { field: e.field } : {};
-        return reply(statusOfKind[e.kind], { error: { code: e.code, message: e.message, ...field } });
+        return reply(opts.statusOf(e), { error: { code: e.code, message: e.message, ...field } });
       }
       opts.logger.error({ err: e }, 'enrollment failed');
       return reply(500, { error: { code: 'INTERNAL', message: 'internal error; see the controller log' } });

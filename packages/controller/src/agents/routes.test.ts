@@ -1,29 +1,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AgentRegistry } from '@skyway/tunnel';
 import Fastify from 'fastify';
 import { parse } from 'yaml';
+import { Revocations, registryBackend } from '../auth/revocations.js';
 import { TokenService } from '../auth/tokens.js';
 import { CertificateAuthority } from '../ca/ca.js';
 import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../ca/store.js';
 import { installAuth } from '../http/auth.js';
 import { handleError } from '../http/errors.js';
-import { AgentRegistry } from './registry.js';
 import { makeAgentRoutes } from './routes.js';
 
 async function setup() {
   const registry = new MemoryCredentialRegistry();
-  const tokens = await TokenService.open({ revocations: registry });
+  const revocations = await Revocations.open([registryBackend(registry)]);
+  const tokens = await TokenService.open({ revocations });
   const ca = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), registry });
   const endpoint = {
     agents: new AgentRegistry(),
     urls: { tunnel: 'ctl.example:7443', service: 'https://ctl.example:7444', serverName: 'ctl.example' },
-    revoke: (id: string) => registry.revoke(id),
   };
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(handleError);
   installAuth(app, tokens);
-  await app.register(makeAgentRoutes({ endpoint, ca, tokens, registry }), { prefix: '/api/v1' });
+  await app.register(makeAgentRoutes({ endpoint, ca, tokens, registry, revocations }), { prefix: '/api/v1' });
   const tok = async (role: 'viewer' | 'operator' | 'admin') =>
     (await tokens.issue({ subject: role, scope: { kind: 'api', role, namespaces: ['*'] }, ttlMs: 60_000 }))
       .token;

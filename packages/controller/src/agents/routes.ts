@@ -3,31 +3,29 @@
 // credentials, control credentials, the CA certificate, and revocation.
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { notFound } from '@skyway/core';
+import type { AgentConnection, TunnelEndpoint } from '@skyway/tunnel';
 import type { FastifyInstance } from 'fastify';
+import type { Revocations } from '../auth/revocations.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { CertificateAuthority } from '../ca/ca.js';
 import type { CredentialRegistry } from '../ca/store.js';
 import { allow } from '../http/access.js';
 import { requireRole } from '../http/auth.js';
-import type { TunnelEndpoint } from './endpoint.js';
 import {
   issueControlCredentials,
   issueEnrollmentBundle,
   issueKubeconfig,
   issueServiceCredentials,
 } from './issue.js';
-import type { AgentConnection } from './registry.js';
 
 export interface AgentRoutesOptions {
-  endpoint: Pick<TunnelEndpoint, 'agents' | 'urls' | 'revoke'>;
+  endpoint: Pick<TunnelEndpoint, 'agents' | 'urls'>;
   ca: CertificateAuthority;
   tokens: TokenService;
+  /** What was issued (listed by /ca/issued). */
   registry: CredentialRegistry;
-}
-
-/** Options from a running endpoint: `app.register(agentRoutes, routeOptions(endpoint))`. */
-export function routeOptions(endpoint: TunnelEndpoint): AgentRoutesOptions {
-  return { endpoint, ca: endpoint.ca, tokens: endpoint.tokens, registry: endpoint.registry };
+  /** The one revocation list (/ca/revocations revokes any credential kind). */
+  revocations: Pick<Revocations, 'revoke'>;
 }
 
 const closed = { additionalProperties: false } as const;
@@ -221,7 +219,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
     },
     async (req) => {
       requireRole(req, 'admin');
-      const entry = await endpoint.revoke(req.body.id);
+      const entry = await opts.revocations.revoke(req.body.id);
       if (!entry) throw notFound(`no credential with id "${req.body.id}" was issued here`);
       return entry;
     },
@@ -229,9 +227,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRoutesOptions> = async 
 };
 
 /** The same routes as an `extraRoutes` entry for buildApp (registered under /api/v1). */
-export function makeAgentRoutes(opts: AgentRoutesOptions | TunnelEndpoint) {
-  const o = 'endpoint' in opts ? opts : routeOptions(opts);
+export function makeAgentRoutes(opts: AgentRoutesOptions) {
   return async (app: FastifyInstance) => {
-    await app.register(agentRoutes, o);
+    await app.register(agentRoutes, opts);
   };
 }

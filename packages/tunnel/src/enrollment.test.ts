@@ -2,29 +2,13 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
-import { TokenService } from '../auth/tokens.js';
-import type { CertificateAuthority } from '../ca/ca.js';
-import { MemoryCredentialRegistry } from '../ca/store.js';
+import type { TunnelCa } from './credentials.js';
 import { enrollmentHandler } from './enrollment.js';
+import { FakeCredentials, fakeStatusOf, silentLogger } from './testing.js';
 
 test('a join token buys one certificate, even for enrollments racing each other', async () => {
-  const registry = new MemoryCredentialRegistry();
-  const tokens = await TokenService.open({ revocations: registry });
-  const { token, claims } = await tokens.issue({
-    subject: 'agent:edge-1',
-    scope: { kind: 'join', agent: 'edge-1' },
-    ttlMs: 60_000,
-  });
-  await registry.record({
-    id: claims.id,
-    kind: 'token',
-    purpose: 'join',
-    subject: 'agent:edge-1',
-    scope: { agent: 'edge-1' },
-    issuedAt: claims.issuedAt.toISOString(),
-    expiresAt: claims.expiresAt.toISOString(),
-  });
+  const credentials = new FakeCredentials();
+  const { token } = credentials.issue({ kind: 'join', agent: 'edge-1' });
   let signed = 0;
   // Signing takes a moment (as verifying a CSR and signing with the CA key do).
   const ca = {
@@ -34,13 +18,13 @@ test('a join token buys one certificate, even for enrollments racing each other'
       signed++;
       return { certPem: `CERT${signed}`, serial: String(signed), notAfter: new Date(Date.now() + 60_000) };
     },
-  } as unknown as CertificateAuthority;
+  } as unknown as TunnelCa;
   const handle = enrollmentHandler({
     ca,
-    tokens,
-    registry,
+    credentials,
+    statusOf: fakeStatusOf,
     agentCertTtlMs: 60_000,
-    logger: pino({ level: 'silent' }),
+    logger: silentLogger,
   });
   const enroll = async () => {
     const req = Object.assign(

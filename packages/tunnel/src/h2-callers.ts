@@ -14,14 +14,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
-  frame,
-  frameBody,
-  frameEnd,
-  headFrame,
-  IdlePool,
-  relayMaxBuffered as maxBuffered,
-} from '@skyway/core';
-import {
   authFailure,
   closeTunnel,
   errorBody,
@@ -37,8 +29,10 @@ import {
 } from './forward.js';
 import { type BodyTracker, headEnd, header, maxHeadBytes, parseHead, responseBody } from './h1.js';
 import { tunnelObserver } from './observer.js';
+import { IdlePool } from './idle-pool.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
+import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
 import type { ServiceTarget } from './service-auth.js';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
@@ -222,7 +216,7 @@ class CallerStream implements OpenRequest {
     try {
       target = deps.auth.authenticateCaller(sock, headers.authorization);
     } catch (e) {
-      this.fail(authFailure(e, deps.log));
+      this.fail(authFailure(e, deps));
       return;
     }
     if (target instanceof Promise) {
@@ -233,7 +227,7 @@ class CallerStream implements OpenRequest {
           stream.resume();
           this.start(t);
         },
-        (e) => this.fail(authFailure(e, deps.log)),
+        (e) => this.fail(authFailure(e, deps)),
       );
       return;
     }
@@ -462,7 +456,7 @@ class CallerStream implements OpenRequest {
 
   /** The credential was revoked: answered 401 if nothing was answered yet, else the stream is reset. */
   revoked() {
-    this.fail(revokedFailure);
+    this.fail(revokedFailure(this.deps.statusOf));
   }
 
   private onCallerClose() {

@@ -8,19 +8,13 @@ import * as http from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { failedPrecondition } from '@skyway/core';
-import pino, { type Logger } from 'pino';
-import type { RevocationList, TokenService } from '../auth/tokens.js';
-import { CertificateAuthority } from '../ca/ca.js';
-import { identityFromAltNames } from '../ca/identity.js';
 import {
-  type CredentialRegistry,
-  FileCaKeyStore,
-  FileCredentialRegistry,
-  type IssuedCredential,
-  MemoryCredentialRegistry,
-  normalizeId,
-} from '../ca/store.js';
+  normalizeSerial,
+  type StatusOf,
+  type TunnelCa,
+  type TunnelCredentials,
+  type TunnelLogger,
+} from './credentials.js';
 import { enrollmentHandler } from './enrollment.js';
 import { http2Callers } from './h2-callers.js';
 import { OpenRequests } from './open-requests.js';
@@ -47,17 +41,15 @@ export const tlsTuning = {
 export const controllerVersion = '0.1.0';
 
 export interface TunnelEndpointOptions {
-  /** $SKYWAY_HOME: the CA lives in ca/ (when `ca` is not given) and tunnel.json (addresses) is written here. */
+  /** $SKYWAY_HOME: tunnel.json (the addresses below) is written here. */
   home?: string;
-  /** The CA; default: opened (created on first start) under $home/ca. */
-  ca?: CertificateAuthority;
-  tokens: TokenService;
-  /**
-   * Issued credentials and revocations. Given a plain RevocationList (the
-   * controller's own), a file registry under $home/ca records what the tunnel
-   * issues, and both are consulted.
-   */
-  revocations?: CredentialRegistry | RevocationList;
+  /** The controller's CA: the listeners' server certificate, agent enrollment and renewal. */
+  ca: TunnelCa;
+  /** The controller's one credential service: tokens, certificate identities, the one revocation list. */
+  credentials: TunnelCredentials;
+  /** Domain errors' HTTP statuses (the controller's error catalog). */
+  statusOf: StatusOf;
+  logger: TunnelLogger;
   /** Listen address, default 127.0.0.1. */
   host?: string;
   /** Listen address of the service port when it differs from `host` (agents and callers on different networks). */
@@ -72,21 +64,12 @@ export interface TunnelEndpointOptions {
   publicServiceUrl?: string;
   keepaliveMs?: number;
   agentCertTtlMs?: number;
-  logger?: Logger;
 }
 
 export interface TunnelEndpoint {
   agents: AgentRegistry;
   urls: { tunnel: string; service: string; serverName: string };
   caPem: string;
-  ca: CertificateAuthority;
-  registry: CredentialRegistry;
-  tokens: TokenService;
-  /**
-   * Revokes an issued credential (token id or certificate serial) and ends what it has open:
-   * an agent's tunnels, a caller's requests, watches and WebSockets. Undefined when unknown.
-   */
-  revoke(id: string): Promise<IssuedCredential | undefined>;
   close(): Promise<void>;
 }
 
@@ -100,7 +83,8 @@ const listen = (server: tls.Server | http.Server, port: number, host: string) =>
   });
 
 export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<TunnelEndpoint> {
-  const log = opts.logger ?? pino({ name: 'skyway-tunnel' });
+  const log = opts.logger;
+  const { ca, credentials, statusOf } = opts;
   const host = opts.host ?? '127.0.0.1';
   const keepaliveMs = opts.keepaliveMs ?? 5_000;
   const wildcard = host === '0.0.0.0' || host === '::';
@@ -110,20 +94,6 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
         (wildcard ? [hostname(), 'localhost', '127.0.0.1'] : [host, 'localhost', '127.0.0.1']),
     ),
   ];
-  const given = opts.revocations;
-  const isRegistry = (r: unknown): r is CredentialRegistry =>
-    typeof (r as CredentialRegistry | undefined)?.record === 'function';
-  let registry: CredentialRegistry;
-  if (isRegistry(given)) registry = given;
-  else if (opts.home) registry = await FileCredentialRegistry.open(join(opts.home, 'ca'));
-  else registry = new MemoryCredentialRegistry();
-  const external = isRegistry(given) ? undefined : given;
-  const ca =
-    opts.ca ??
-    (opts.home
-      ? await CertificateAuthority.open({ store: new FileCaKeyStore(join(opts.home, 'ca')), registry })
-      : undefined);
-  if (!ca) throw failedPrecondition('the tunnel endpoint needs a CA or a home directory to keep one in');
   const serverCert = await ca.issueServer({ names });
   const agents = new AgentRegistry();
 
@@ -131,8 +101,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   const enrollServer = http.createServer(
     enrollmentHandler({
       ca,
-      tokens: opts.tokens,
-      registry,
+      credentials,
+      statusOf,
       agentCertTtlMs: opts.agentCertTtlMs ?? 30 * 86_400_000,
       logger: log,
     }),
@@ -160,7 +130,7 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
       return;
     }
     const cert = sock.getPeerCertificate();
-    const id = identityFromAltNames(cert?.subjectaltname);
+    const id = credentials.identify(cert?.subjectaltname);
     const refuse = (why: string) => {
       log.warn({ remote: sock.remoteAddress, why }, 'tunnel refused');
       sock.destroy();
@@ -168,16 +138,9 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     if (!sock.authorized)
       return refuse(`certificate rejected (${sock.authorizationError ?? 'none presented'})`);
     if (id?.kind !== 'agent') return refuse('not an agent certificate');
-    if (registry.isRevokedSync(cert.serialNumber)) return refuse('agent certificate revoked');
-    if (external) {
-      external.isRevoked(cert.serialNumber).then(
-        (revoked) =>
-          revoked ? refuse('agent certificate revoked') : admit(sock, id.agent, cert.serialNumber),
-        () => refuse('revocation check failed'),
-      );
-      return;
-    }
-    admit(sock, id.agent, cert.serialNumber);
+    const serial = normalizeSerial(cert.serialNumber);
+    if (credentials.isRevoked(serial)) return refuse('agent certificate revoked');
+    admit(sock, id.agent, serial);
   });
   const admit = (sock: tls.TLSSocket, agent: string, serial: string) => {
     sock.setNoDelay(true);
@@ -185,6 +148,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     openAgentConnection(sock, { agent, serial }, { keepaliveMs, logger: log, controllerVersion })
       .then((conn) => {
         if (conn.session.destroyed) return;
+        // Revoked while it said hello: the cut below found nothing to cut yet.
+        if (credentials.isRevoked(serial)) return conn.close();
         agents.add(conn);
         log.info(
           { agent: conn.agent, remote: conn.remote, services: [...conn.serviceKeys] },
@@ -203,9 +168,16 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
   tunnelServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'tunnel TLS handshake failed'));
 
   // --- service port ---
-  const auth = new ServiceAuthenticator(opts.tokens, registry);
+  const auth = new ServiceAuthenticator(credentials);
   const open = new OpenRequests();
-  const relayDeps = { auth, agents, open, log };
+  const relayDeps = { auth, agents, open, log, statusOf };
+  // A credential revoked ends what it has open: an agent's tunnels, a caller's requests, watches and WebSockets.
+  const stopCutting = credentials.onRevoked((id) => {
+    const key = normalizeSerial(id);
+    for (const c of agents.connections()) if (c.certSerial === key) c.close();
+    const cut = open.cut(key);
+    if (cut > 0) log.info({ credential: id, cut }, 'revoked credential: open requests ended');
+  });
   const h2Callers = http2Callers(relayDeps);
   const callers = new Set<tls.TLSSocket>();
   const serviceServer = tls.createServer(serverTls(['h2', 'http/1.1']), (sock) => {
@@ -242,19 +214,8 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     agents,
     urls,
     caPem: ca.certPem,
-    ca,
-    registry,
-    tokens: opts.tokens,
-    async revoke(id) {
-      const entry = await registry.revoke(id);
-      if (!entry) return undefined;
-      const key = normalizeId(entry.id);
-      for (const c of agents.connections()) if (normalizeId(c.certSerial) === key) c.close();
-      const cut = open.cut(key);
-      if (cut > 0) log.info({ credential: entry.id, cut }, 'revoked credential: open requests ended');
-      return entry;
-    },
     async close() {
+      stopCutting();
       const closed = Promise.all([
         new Promise((r) => tunnelServer.close(r)),
         new Promise((r) => serviceServer.close(r)),

@@ -3,12 +3,12 @@
 // removed, X-Forwarded-* added), opening a tunnel stream to a live connection
 // of the target agent, ending one without a reset, and the error answers.
 import { type ClientHttp2Stream, constants } from 'node:http2';
-import { frame, frameClose, isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
-import type { Logger } from 'pino';
-import { statusOfKind } from '../http/errors.js';
+import { isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
+import type { StatusOf, TunnelLogger } from './credentials.js';
 import { observeStream, tunnelObserver } from './observer.js';
 import type { OpenRequests } from './open-requests.js';
 import type { AgentConnection, AgentRegistry } from './registry.js';
+import { frame, frameClose } from './relay-frames.js';
 import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
 
 /** Methods that may be sent again to another agent when the first one vanished before answering. */
@@ -19,7 +19,9 @@ export interface RelayDeps {
   agents: AgentRegistry;
   /** What each credential has open, for revocation. */
   open: OpenRequests;
-  log: Logger;
+  log: TunnelLogger;
+  /** Domain errors' HTTP statuses (the controller's error catalog). */
+  statusOf: StatusOf;
 }
 
 export interface Failure {
@@ -47,14 +49,14 @@ export function errorBody(f: Failure): string {
 }
 
 /** An authentication error as the caller should see it (domain errors map to their status; anything else is a 500). */
-export function authFailure(e: unknown, log: Logger): Failure {
-  if (isSkywayError(e)) return failureOf(e);
-  log.error({ err: e }, 'service port: authentication failed unexpectedly');
+export function authFailure(e: unknown, deps: Pick<RelayDeps, 'log' | 'statusOf'>): Failure {
+  if (isSkywayError(e)) return failureOf(e, deps.statusOf);
+  deps.log.error({ err: e }, 'service port: authentication failed unexpectedly');
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
 
-function failureOf(e: SkywayError): Failure {
-  const status = statusOfKind[e.kind];
+function failureOf(e: SkywayError, statusOf: StatusOf): Failure {
+  const status = statusOf(e);
   return {
     status,
     code: e.code,
@@ -64,7 +66,8 @@ function failureOf(e: SkywayError): Failure {
 }
 
 /** The answer to a request whose credential was revoked while it was open. */
-export const revokedFailure = failureOf(unauthenticated('the credential of this request has been revoked'));
+export const revokedFailure = (statusOf: StatusOf) =>
+  failureOf(unauthenticated('the credential of this request has been revoked'), statusOf);
 
 const notForwarded = new Set([
   'authorization',

@@ -6,9 +6,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { permissionDenied, unauthenticated } from '@skyway/core';
-import type { TokenClaims, TokenService } from '../auth/tokens.js';
-import { type CertIdentity, identityFromAltNames } from '../ca/identity.js';
-import { type CredentialRegistry, normalizeId } from '../ca/store.js';
+import {
+  normalizeSerial,
+  type TunnelCertIdentity,
+  type TunnelCredentials,
+  type TunnelTokenClaims,
+} from './credentials.js';
 
 export interface ServiceTarget {
   agent: string;
@@ -21,7 +24,7 @@ export interface ServiceTarget {
 }
 
 interface SocketAuth {
-  identity?: CertIdentity;
+  identity?: TunnelCertIdentity;
   serial?: string;
   /** The certificate's notAfter, ms. */
   notAfter?: number;
@@ -33,11 +36,10 @@ const tokenCacheMax = 10_000;
 
 export class ServiceAuthenticator {
   private readonly sockets = new WeakMap<object, SocketAuth>();
-  private readonly tokens = new Map<string, { claims: TokenClaims; until: number }>();
+  private readonly tokens = new Map<string, { claims: TunnelTokenClaims; until: number }>();
 
   constructor(
-    private readonly tokenService: TokenService,
-    private readonly registry: CredentialRegistry,
+    private readonly credentials: TunnelCredentials,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -49,8 +51,8 @@ export class ServiceAuthenticator {
     if (cert && Object.keys(cert).length > 0) {
       if (!sock.authorized) a.error = `client certificate rejected (${sock.authorizationError})`;
       else {
-        a.identity = identityFromAltNames(cert.subjectaltname);
-        a.serial = normalizeId(cert.serialNumber);
+        a.identity = this.credentials.identify(cert.subjectaltname);
+        a.serial = normalizeSerial(cert.serialNumber);
         a.notAfter = Date.parse(cert.valid_to);
         if (!a.identity) a.error = 'client certificate carries no Skyway identity';
       }
@@ -59,9 +61,9 @@ export class ServiceAuthenticator {
     return a;
   }
 
-  private async verifyToken(token: string): Promise<TokenClaims> {
+  private async verifyToken(token: string): Promise<TunnelTokenClaims> {
     const now = this.now();
-    const claims = await this.tokenService.verify(token);
+    const claims = await this.credentials.verifyToken(token);
     if (this.tokens.size >= tokenCacheMax) this.tokens.clear();
     this.tokens.set(token, { claims, until: Math.min(claims.expiresAt.getTime(), now + tokenCacheMs) });
     return claims;
@@ -95,8 +97,8 @@ export class ServiceAuthenticator {
     return this.verifyToken(token).then((claims) => this.fromClaims(token, claims));
   }
 
-  private fromCertificate(id: CertIdentity, serial: string, notAfter?: number): ServiceTarget {
-    if (this.registry.isRevokedSync(serial)) throw unauthenticated('client certificate has been revoked');
+  private fromCertificate(id: TunnelCertIdentity, serial: string, notAfter?: number): ServiceTarget {
+    if (this.credentials.isRevoked(serial)) throw unauthenticated('client certificate has been revoked');
     // The handshake checked the dates once; a kept-alive connection can outlive the certificate.
     if (notAfter !== undefined && this.now() >= notAfter)
       throw unauthenticated('client certificate has expired; ask an admin for new credentials');
@@ -113,8 +115,8 @@ export class ServiceAuthenticator {
     };
   }
 
-  private fromClaims(token: string, claims: TokenClaims): ServiceTarget {
-    if (this.registry.isRevokedSync(claims.id)) {
+  private fromClaims(token: string, claims: TunnelTokenClaims): ServiceTarget {
+    if (this.credentials.isRevoked(claims.id)) {
       this.tokens.delete(token);
       throw unauthenticated('token has been revoked');
     }

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { TokenService } from '../auth/tokens.js';
-import { identityToUri } from '../ca/identity.js';
-import { MemoryCredentialRegistry } from '../ca/store.js';
 import { ServiceAuthenticator } from './service-auth.js';
+import { FakeCredentials, fakeAltNames } from './testing.js';
 
 test('a client certificate that expires while its connection stays open is refused from then on', async () => {
-  const registry = new MemoryCredentialRegistry();
-  const tokens = await TokenService.open({ revocations: registry });
   let now = Date.parse('2030-01-01T00:00:00Z');
-  const auth = new ServiceAuthenticator(tokens, registry, () => now);
+  const auth = new ServiceAuthenticator(new FakeCredentials(), () => now);
   const id = { kind: 'service', agent: 'edge-1', serviceType: 'jenkins', serviceName: 'web' } as const;
   const sock = {
     authorized: true,
     getPeerCertificate: () => ({
-      subjectaltname: `URI:${identityToUri(id)}`,
+      subjectaltname: fakeAltNames(id),
       serialNumber: 'ABC123',
       valid_to: 'Jan  1 01:00:00 2030 GMT',
     }),

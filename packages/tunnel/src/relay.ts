@@ -7,7 +7,6 @@
 // a lost agent can be answered with a 502 or the request retried elsewhere.
 import type { ClientHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from '@skyway/core';
 import {
   authFailure,
   closeTunnel,
@@ -36,6 +35,7 @@ import {
 import { tunnelObserver } from './observer.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
+import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
 import type { ServiceTarget } from './service-auth.js';
 
 /** A chunk this large is written on its own. */
@@ -459,7 +459,7 @@ export class CallerConnection implements OpenRequest {
   /** A credential used here was revoked: a request still waiting is answered 401, an answer under way is cut. */
   revoked() {
     if (this.closing) return;
-    if (this.unanswered()) return this.fail(revokedFailure);
+    if (this.unanswered()) return this.fail(revokedFailure(this.deps.statusOf));
     this.sock.destroy();
   }
 
@@ -473,7 +473,7 @@ export class CallerConnection implements OpenRequest {
   // ---- errors ----
 
   private failAuth(e: unknown) {
-    this.refuse(authFailure(e, this.deps.log));
+    this.refuse(authFailure(e, this.deps));
   }
 
   /**

@@ -3,12 +3,12 @@ import { EventEmitter } from 'node:events';
 import type { ClientHttp2Session } from 'node:http2';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { frameBody, frameEnd, frameHead, frameHeaderBytes } from '@skyway/core';
-import pino from 'pino';
 import { OpenRequests } from './open-requests.js';
 import { type AgentConnection, AgentRegistry } from './registry.js';
 import { CallerConnection } from './relay.js';
+import { frameBody, frameEnd, frameHead, frameHeaderBytes } from './relay-frames.js';
 import type { ServiceAuthenticator, ServiceTarget } from './service-auth.js';
+import { fakeStatusOf, silentLogger } from './testing.js';
 
 /** A caller's TLS socket: what the relay writes, and whether it is paused. */
 class FakeSocket extends EventEmitter {
@@ -84,7 +84,8 @@ test("bytes that arrive while a caller's token is verified wait for it: the body
     auth,
     agents,
     open: new OpenRequests(),
-    log: pino({ level: 'silent' }),
+    log: silentLogger,
+    statusOf: fakeStatusOf,
   });
   // The body looks like a request of its own; it comes after its head while the token is checked
   // (the socket resumed by a 'drain' of an earlier stream, say).
