@@ -121,10 +121,57 @@ export function topology(input: TopologyInput): { nodes: Node[]; edges: Edge[] }
           target,
           label: t.state ?? o.name,
           kind: 'overlay',
-          ok: t.state ? t.state === 'up' : undefined,
+          ok: t.state ? t.state === 'established' || t.state === 'up' : undefined,
         });
     }
   }
   const known = new Set(nodes.map((n) => n.id));
   return { nodes, edges: edges.filter((e) => known.has(e.source) && known.has(e.target)) };
+}
+
+/**
+ * Positions for the leaf nodes (a compound node takes the box of its children):
+ * the controller on top, each cloud a column with its regions stacked and their
+ * VMs in rows of four, the agents and their services in a row below.
+ */
+export function layout(nodes: Node[]): Record<string, { x: number; y: number }> {
+  const pos: Record<string, { x: number; y: number }> = {};
+  const step = 110;
+  const perRow = 4;
+  const children = (id: string) => nodes.filter((n) => n.parent === id);
+  let x = 0;
+  let bottom = 0;
+  for (const cloud of nodes.filter((n) => n.kind === 'cloud')) {
+    let y = 0;
+    let width = 1;
+    const groups = children(cloud.id);
+    if (groups.length === 0) pos[cloud.id] = { x, y };
+    for (const g of groups) {
+      const leaves = g.kind === 'region' ? children(g.id) : [g];
+      if (leaves.length === 0) pos[g.id] = { x, y };
+      leaves.forEach((leaf, i) => {
+        pos[leaf.id] = { x: x + (i % perRow) * step, y: y + Math.floor(i / perRow) * step };
+      });
+      width = Math.max(width, Math.min(perRow, leaves.length));
+      y += (Math.ceil(Math.max(1, leaves.length) / perRow) + 0.6) * step;
+    }
+    bottom = Math.max(bottom, y);
+    x += (width + 1.2) * step;
+  }
+  const agents = nodes.filter((n) => n.kind === 'agent');
+  let ax = 0;
+  for (const a of agents) {
+    const services = children(a.id);
+    if (services.length === 0) pos[a.id] = { x: ax, y: bottom + step };
+    services.forEach((s, i) => {
+      pos[s.id] = { x: ax + i * step, y: bottom + step };
+    });
+    ax += (Math.max(1, services.length) + 0.8) * step;
+  }
+  const others = nodes.filter((n) => (n.kind === 'hub' || n.kind === 'device') && !n.parent);
+  others.forEach((n, i) => {
+    pos[n.id] = { x: i * step, y: bottom + (agents.length ? 2.5 : 1) * step };
+  });
+  pos.controller = { x: Math.max(0, (Math.max(x, ax) - 2 * step) / 2), y: -1.6 * step };
+  return pos;
 }

@@ -1,13 +1,13 @@
-// The topology, laid out automatically (cytoscape's force-directed layout
-// with compound nodes), zoomable; a click or Enter on a node opens its page.
+// The topology, laid out automatically (clouds in columns, regions stacked,
+// VMs in rows: see layout()), zoomable; a click or Enter on a node opens its page.
 // The same nodes are listed as links below the graph, for keyboards and
 // screen readers.
 import cytoscape from 'cytoscape';
 import { useEffect, useRef } from 'preact/hooks';
-import { api, optional } from '../api.js';
+import { api, enc, optional } from '../api.js';
 import { go, href } from '../router.js';
 import { html, Loading, Section, useData } from '../ui.js';
-import { type Edge, type Node, topology } from './topology-model.js';
+import { type Edge, layout, type Node, topology } from './topology-model.js';
 
 async function load() {
   const [plugins, resources, connections, agents, overlays] = await Promise.all([
@@ -15,15 +15,41 @@ async function load() {
     api('GET', '/api/v1/resources'),
     api('GET', '/api/v1/connections'),
     api('GET', '/api/v1/agents'),
-    optional('/api/v1/overlays'),
+    optional<any[]>('/scc/v1/overlays'),
   ]);
   return topology({
     clouds: plugins.plugins,
     resources: resources.resources,
     connections: connections.connections,
     agents: agents.agents,
-    overlays: Array.isArray(overlays?.overlays) ? overlays.overlays : undefined,
+    overlays: Array.isArray(overlays) ? await Promise.all(overlays.map(loadOverlay)) : undefined,
   });
+}
+
+/** An overlay (SCC-compatible API): its hubs, devices, and the hub-device tunnels with their state. */
+async function loadOverlay(o: any) {
+  const name = o.metadata.name as string;
+  const base = `/scc/v1/overlays/${enc(name)}`;
+  const [hubs, devices] = await Promise.all([
+    api<any[]>('GET', `${base}/hubs`),
+    api<any[]>('GET', `${base}/devices`),
+  ]);
+  const end = (e: any) => String(e?.name ?? '').replace(/^(Hub|Device)\./, '');
+  const tunnels = (
+    await Promise.all(hubs.map((h) => api<any[]>('GET', `${base}/hubs/${enc(h.metadata.name)}/connections`)))
+  )
+    .flat()
+    .map((c) => ({
+      from: end(c.information?.end1),
+      to: end(c.information?.end2),
+      state: c.information?.state,
+    }));
+  return {
+    name,
+    hubs: hubs.map((h) => ({ name: h.metadata.name })),
+    devices: devices.map((d) => ({ name: d.metadata.name })),
+    tunnels,
+  };
 }
 
 const colors: Record<Node['kind'], string> = {
@@ -97,7 +123,7 @@ function Graph({ nodes, edges }: { nodes: Node[]; edges: Edge[] }) {
         { selector: 'edge[state = "bad"]', style: { 'line-color': '#dc2626', 'line-style': 'dashed' } },
         { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#f59e0b' } },
       ],
-      layout: { name: 'cose', animate: false, padding: 20, nodeDimensionsIncludeLabels: true },
+      layout: { name: 'preset', positions: layout(nodes), fit: true, padding: 30 },
       wheelSensitivity: 0.3,
     });
     c.on('tap', 'node', (e) => {
