@@ -110,3 +110,18 @@ test('events says that it follows, and how to see history', async () => {
   child.kill('SIGTERM');
   assert.match(stderr, /following new events \(Ctrl-C stops\); history too: skyway events --since 0/);
 });
+
+test('skyway ui prints the console URL with a login code that signs in once', async () => {
+  const { stdout } = await skyway('ui');
+  const url = stdout.split('\n')[0]!;
+  assert.match(url, new RegExp(`^${c.url}/ui/#code=[A-Za-z0-9_-]{20,}$`));
+  const code = url.split('#code=')[1];
+  const signIn = () =>
+    fetch(`${c.url}/api/v1/ui/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+  assert.equal((await signIn()).status, 200);
+  assert.equal((await signIn()).status, 401);
+});
