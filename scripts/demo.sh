@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-exec node --import tsx packages/cli/src/main.ts demo "$@"
+. scripts/node-env.sh # the Node.js LTS install-deps.sh made sure of
+exec packages/cli/bin/skyway demo "$@"

@@ -13,6 +13,8 @@ export interface AgentConfigFile {
   /** Reconnect backoff: first delay and cap, in milliseconds. */
   backoff?: { baseMs?: number; maxMs?: number };
   services?: ServiceConfig[];
+  /** host:port of a listener for GET /metrics (Prometheus); none by default. */
+  metricsListen?: string;
 }
 
 export async function loadAgentConfig(path: string): Promise<AgentConfigFile> {

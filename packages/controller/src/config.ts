@@ -37,6 +37,8 @@ export interface ControllerConfig {
   pollInterval: number;
   /** Make the clouds match the store when drift is found (false: report only). */
   repairDrift: boolean;
+  /** A listener of its own for GET /metrics, without a token (else /metrics is on the API, viewer role). */
+  metricsListen?: { host: string; port: number };
   /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
   pluginKeyTtlMs: number;
   /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
@@ -65,6 +67,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'namespaces',
     'poll_interval',
     'repair_drift',
+    'metrics_listen',
     'plugin_key_ttl',
     'paraglider',
   ];
@@ -124,11 +127,14 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     );
   const repairDrift = obj.repair_drift ?? true;
   if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
+  const metricsListen =
+    obj.metrics_listen === undefined ? undefined : hostPort(obj.metrics_listen, 'metrics_listen', '');
   const pluginKeyTtlMs = parseDuration(String(obj.plugin_key_ttl ?? '1h'), 'plugin_key_ttl');
   if (pluginKeyTtlMs < 3000) throw fail('plugin_key_ttl', 'must be at least 3s');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
+    ...(metricsListen ? { metricsListen } : {}),
     host: listen.host,
     port: listen.port,
     pluginPort: pluginListen.port,

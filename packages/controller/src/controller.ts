@@ -23,12 +23,14 @@ import { Revocations, registryBackend, storeTokenBackend } from './auth/revocati
 import { TokenService } from './auth/tokens.js';
 import { openFileCa } from './ca/index.js';
 import type { ControllerConfig } from './config.js';
+import { ConsoleSessions, consoleRoutes, installSessionCookies } from './console/index.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
+import { startParagliderListener } from './http/paraglider/index.js';
+import { startMetrics } from './metrics/index.js';
 import { OverlayDelivery } from './overlay/delivery.js';
 import { OverlayService } from './overlay/service.js';
-import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
 import { AccessService } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
@@ -71,6 +73,8 @@ export interface RunningController {
   services: import('./http/context.js').Services;
   tokens: TokenService;
   tunnel: TunnelEndpoint;
+  /** GET /metrics on a listener of its own (config metrics_listen), when there is one. */
+  metricsUrl?: string;
   /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
   paragliderUrl?: string;
   /** The one revocation list (every credential kind, every listener). */
@@ -97,6 +101,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     const adminFile = join(config.home, 'admin.token');
     await access.ensureAdminToken(adminFile);
     const plugins = new PluginManager();
+    const metrics = startMetrics({ events, plugins });
+    const consoleSessions = new ConsoleSessions();
+    closers.push(() => metrics.close());
     const tags = new TagService(store, events);
     await tags.load();
     const resources = new ResourceService(store, plugins, tags, events);
@@ -208,6 +215,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       limits: opts.tunnelLimits,
     });
     closers.push(() => tunnel.close());
+    metrics.watchTunnel(tunnel);
     const agentRoutes = makeAgentRoutes({ endpoint: tunnel, ca, tokens, registry: issued, revocations });
     const overlays = new OverlayService({
       store,
@@ -225,8 +233,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       logger: opts.logger,
       extraRoutes: [agentRoutes, ...(opts.extraRoutes ?? [])],
+      beforeAuth: (a) => installSessionCookies(a, consoleSessions),
     });
+    await app.register(consoleRoutes({ sessions: consoleSessions, tokens }));
     closers.push(() => app.close());
+    metrics.install(app);
+    const metricsUrl = config.metricsListen
+      ? await metrics.listen(config.metricsListen.host, config.metricsListen.port)
+      : undefined;
     poller.start(config.pollInterval * 1000);
     closers.push(() => poller.stop());
     let url = 'http://inject';
@@ -251,6 +265,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       services,
       tokens,
       tunnel,
+      ...(metricsUrl ? { metricsUrl } : {}),
       paragliderUrl,
       revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),

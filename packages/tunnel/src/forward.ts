@@ -5,6 +5,7 @@
 import { type ClientHttp2Stream, constants } from 'node:http2';
 import { isSkywayError, type SkywayError, unauthenticated } from '@skyway/core';
 import type { StatusOf, TunnelLogger } from './credentials.js';
+import { observeStream, tunnelObserver } from './observer.js';
 import type { OpenRequests } from './open-requests.js';
 import type { AgentConnection, AgentRegistry } from './registry.js';
 import { frame, frameClose } from './relay-frames.js';
@@ -118,6 +119,7 @@ export function pickAgent(
 ): AgentConnection | Failure {
   const conn = agents.pick(t.agent, t.key, exclude);
   if (conn) return conn;
+  tunnelObserver.current?.relayError(t.agent, t.key);
   const message = agents.has(t.agent)
     ? `agent "${t.agent}" is connected but offers no ${t.key} service`
     : `agent "${t.agent}" is not connected`;
@@ -138,6 +140,7 @@ export function openTunnelStream(conn: AgentConnection, t: ServiceTarget): Clien
       { endStream: false },
     );
     stream.on('error', () => {});
+    observeStream(stream, t.agent, t.key);
     return stream;
   } catch {
     return { status: 502, code: 'UNAVAILABLE', message: `lost the connection to agent "${t.agent}"` };

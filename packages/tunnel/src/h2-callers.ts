@@ -28,6 +28,7 @@ import {
   revokedFailure,
 } from './forward.js';
 import { type BodyTracker, headEnd, header, maxHeadBytes, parseHead, responseBody } from './h1.js';
+import { tunnelObserver } from './observer.js';
 import { IdlePool } from './idle-pool.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
@@ -305,6 +306,7 @@ class CallerStream implements OpenRequest {
     }
     pipe.owner = this;
     pipe.conn.stats.requests++;
+    tunnelObserver.current?.request(pipe.conn.agent, this.target!.key);
     this.pipe = pipe;
     return true;
   }
@@ -464,6 +466,7 @@ class CallerStream implements OpenRequest {
       return;
     }
     pipe.conn.stats.errors++;
+    tunnelObserver.current?.relayError(pipe.conn.agent, this.target?.key ?? '');
     this.fail({
       status: 502,
       code: 'UNAVAILABLE',

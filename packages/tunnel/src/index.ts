@@ -15,5 +15,6 @@ export {
 export { checkClockSkew, enrollmentHandler, maxClockSkewMs } from './enrollment.js';
 export * from './h1.js';
 export { type AgentConnection, type AgentHello, AgentRegistry, type AgentServiceInfo } from './registry.js';
+export { observeStream, type TunnelObserver, tunnelObserver } from './observer.js';
 export type { ServiceTarget } from './service-auth.js';
 export * from './wire.js';

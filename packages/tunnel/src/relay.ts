@@ -33,6 +33,7 @@ import {
   requestBody,
   responseBody,
 } from './h1.js';
+import { tunnelObserver } from './observer.js';
 import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
 import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
@@ -349,6 +350,7 @@ export class CallerConnection implements OpenRequest {
     this.pending.push(head.method!);
     if (!this.stream && !this.openStream()) return false;
     this.conn!.stats.requests++;
+    tunnelObserver.current?.request(this.target!.agent, this.target!.key);
     this.write(headBytes);
     if (upgrade) this.upgrading = true;
     if (!body.done) this.reqBody = body;
@@ -518,6 +520,7 @@ export class CallerConnection implements OpenRequest {
         return;
       }
       conn.stats.errors++;
+      tunnelObserver.current?.relayError(conn.agent, this.target?.key ?? '');
       this.fail({
         status: 502,
         code: 'UNAVAILABLE',

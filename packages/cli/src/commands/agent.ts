@@ -2,10 +2,7 @@
 // verbs for agents (list, enrollment bundles, kubeconfig, service credentials).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, loadAgentConfig, loadBundle } from '@skyway/agent';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { stringify } from 'yaml';
 import { clientOf, enc, example, globals } from '../context.js';
 import { emit, printTable } from '../output.js';
 
@@ -49,6 +46,11 @@ export function registerAgent(program: Command): void {
       .option('--log-level <level>', 'trace, debug, info, warn or error', 'info'),
     'skyway agent run --config /etc/skyway/agent.yaml --bundle /etc/skyway/bundle.yaml',
   ).action(async (o) => {
+    // Loaded when the command runs, not at every CLI start (skyway --help stays fast).
+    const { Agent, agentRegistry, loadAgentConfig, loadBundle, serveAgentMetrics } = await import(
+      '@skyway/agent'
+    );
+    const { default: pino } = await import('pino');
     const cfg = o.config ? await loadAgentConfig(o.config) : {};
     const bundlePath = o.bundle ?? cfg.bundle ?? process.env.SKYWAY_AGENT_BUNDLE;
     const logger = pino({ name: 'skyway-agent', level: o.logLevel });
@@ -61,6 +63,12 @@ export function registerAgent(program: Command): void {
       backoff: cfg.backoff,
       logger,
     });
+    if (cfg.metricsListen) {
+      const m = /^(.+):(\d{1,5})$/.exec(cfg.metricsListen);
+      if (!m) throw new Error(`metricsListen must be host:port, got "${cfg.metricsListen}"`);
+      const { url } = await serveAgentMetrics(agentRegistry(a), m[1]!, Number(m[2]));
+      logger.info({ url }, 'metrics');
+    }
     const stop = async () => {
       await a.stop();
       process.exit(0);
@@ -140,6 +148,7 @@ export function registerAgent(program: Command): void {
         ttl: o.ttl,
       },
     );
+    const { stringify } = await import('yaml');
     if (o.output) await writeSecret(o.output, stringify(b));
     else emit(globals(cmd).json, b, () => process.stdout.write(stringify(b)));
   });

@@ -3,7 +3,6 @@
 // it on first start); the other verbs go through the control API.
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { openFileCa } from '@skyway/controller';
 import type { Command } from 'commander';
 import { skywayHome } from '../client.js';
 import { clientOf, example, globals } from '../context.js';
@@ -26,6 +25,7 @@ export function registerCa(program: Command): void {
     'SKYWAY_HOME=/etc/skyway skyway ca init',
   ).action(async (o, cmd: Command) => {
     const home = o.home ?? skywayHome();
+    const { openFileCa } = await import('@skyway/controller'); // loaded here: --help stays fast
     const { ca: authority, dir } = await openFileCa(home);
     const x = new X509Certificate(authority.certPem);
     const out = {

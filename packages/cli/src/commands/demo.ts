@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PollReport, parseConfig, type RunningController, startController } from '@skyway/controller';
-import { ExecRunner } from '@skyway/dataplane';
-import { checkHost, createLocalPlugin, LabNames, type LocalPlugin } from '@skyway/plugin-local';
+import type { PollReport, RunningController } from '@skyway/controller';
+import type { ExecRunner } from '@skyway/dataplane';
+import type { LocalPlugin } from '@skyway/plugin-local';
 import type { Command } from 'commander';
 import { createApiClient } from '../client.js';
 import { example } from '../context.js';
@@ -32,7 +32,7 @@ const vms: Array<Omit<Vm, 'ip' | 'netns'>> = [
 /** The flows the rules below allow: source -> destination on TCP 80. */
 const allowed = new Set(['app-1>web-1', 'app-2>web-1', 'app-1>web-2', 'app-2>web-2', 'app-1>db-1']);
 
-const runner = new ExecRunner();
+let runner: ExecRunner; // set when the demo runs
 const step = (n: number, text: string) => console.log(`\n[${n}/8] ${text}`);
 
 async function canConnect(from: Vm, to: Vm): Promise<boolean> {
@@ -87,6 +87,10 @@ export function registerDemo(program: Command): void {
       console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
       if (!ok) failures.push(what);
     };
+    // Loaded when the command runs, not at every CLI start (skyway --help stays fast).
+    const { parseConfig, startController } = await import('@skyway/controller');
+    const { checkHost, createLocalPlugin, LabNames } = await import('@skyway/plugin-local');
+    runner = new (await import('@skyway/dataplane')).ExecRunner();
     const host = await checkHost();
     if (!host.ok) throw new Error(`this host cannot run the lab cloud: ${host.message}`);
 

@@ -54,10 +54,15 @@ export function registerDrift(program: Command): void {
     drift
       .command('check')
       .description('check every cloud now and repair what differs')
-      .option('--report-only', 'find drift but change nothing'),
+      .option(
+        '--report-only',
+        'find drift but change nothing; exit status 2 when there is drift (for scripts)',
+      ),
     'skyway drift check',
+    'skyway drift check --report-only || echo "the clouds differ from Skyway"',
   ).action(async (o: { reportOnly?: boolean }, cmd: Command) => {
     const r = await clientOf(cmd).post<PollReport>('/api/v1/drift/check', { repair: !o.reportOnly });
     emit(globals(cmd).json, r, () => print(r));
+    if (o.reportOnly && r.drift.length > 0) process.exitCode = 2;
   });
 }

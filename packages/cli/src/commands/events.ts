@@ -15,6 +15,10 @@ export function registerEvents(program: Command): void {
     );
     if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status} ${await res.text()}`);
     const json = globals(cmd).json;
+    // On stderr: the events on stdout stay one per line for scripts.
+    if (Number(o.since) < 0)
+      console.error('following new events (Ctrl-C stops); history too: skyway events --since 0');
+    else console.error(`events after #${Number(o.since)}, then following (Ctrl-C stops)`);
     let buffer = '';
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       buffer += Buffer.from(chunk).toString('utf8');

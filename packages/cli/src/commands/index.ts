@@ -14,6 +14,7 @@ import { registerRule } from './rule.js';
 import { registerServe } from './serve.js';
 import { registerTag } from './tag.js';
 import { registerToken } from './token.js';
+import { registerUi } from './ui.js';
 
 /** Each entry adds one API area's verbs to the program. */
 const areas: Array<(program: Command) => void> = [
@@ -32,6 +33,7 @@ const areas: Array<(program: Command) => void> = [
   registerAgent,
   registerCa,
   registerOverlay,
+  registerUi,
 ];
 
 export function registerCommands(program: Command): void {

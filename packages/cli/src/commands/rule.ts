@@ -18,8 +18,21 @@ const parsePort = (v: string) => {
 const resourcePath = (o: { namespace: string; cloud: string }, resource: string) =>
   `/api/v1/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources/${enc(resource)}`;
 
+const protocolNames: Record<number, string> = Object.fromEntries(
+  Object.entries(protocols).map(([name, n]) => [n, name]),
+);
+const port = (p: unknown) => (p === -1 || p === undefined ? 'any' : String(p));
+/** For people: protocol and port names (tcp, any); --json keeps the API's numbers. */
 const printRules = (rules: Array<Record<string, unknown>>) =>
-  printTable(rules, ['name', 'direction', 'protocol', 'src_port', 'dst_port', 'tags', 'targets']);
+  printTable(
+    rules.map((r) => ({
+      ...r,
+      protocol: protocolNames[r.protocol as number] ?? String(r.protocol),
+      src_port: port(r.src_port),
+      dst_port: port(r.dst_port),
+    })),
+    ['name', 'direction', 'protocol', 'src_port', 'dst_port', 'tags', 'targets'],
+  );
 
 export function registerRule(program: Command): void {
   const rule = example(

@@ -1,9 +1,6 @@
-import { redactPaths, startController } from '@skyway/controller';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { skywayHome } from '../client.js';
 import { example } from '../context.js';
-import { builtinDescriptors, inProcessPlugins, resolveConfig } from '../embedded.js';
 
 export function registerServe(program: Command): void {
   example(
@@ -17,26 +14,42 @@ export function registerServe(program: Command): void {
         'controller config (YAML); default $SKYWAY_HOME/skyway.yaml, else two lab clouds',
       )
       .option('--listen <host:port>', 'REST API address (overrides the config)')
-      .option('--log-level <level>', 'trace, debug, info, warn or error', 'info'),
+      .option('--log-level <level>', 'trace, debug, info, warn or error (a line per request: debug)', 'info')
+      .option('--log-stdout', 'log to stdout too (always to $SKYWAY_HOME/logs/skyway.log)'),
     'skyway serve',
     'SKYWAY_DATABASE_URL=postgres://skyway@db/skyway skyway serve --config /etc/skyway/skyway.yaml',
   ).action(async (o) => {
+    // Loaded when the command runs, not at every CLI start (skyway --help stays fast).
+    const { redactPaths, startController } = await import('@skyway/controller');
+    const { serveLogger } = await import('../serve-log.js');
+    const { builtinDescriptors, inProcessPlugins, resolveConfig } = await import('../embedded.js');
     const home = skywayHome();
     const config = resolveConfig(home, o.config, o.listen);
-    const logger = pino({
+    const { logger, file } = serveLogger({
+      home,
       level: o.logLevel,
-      redact: { paths: redactPaths, censor: '[redacted]' },
+      stdout: !!o.logStdout,
+      redact: redactPaths,
     });
     const controller = await startController({ config, inProcessPlugins, builtinDescriptors, logger });
     logger.info(
       { url: controller.url, home, database: config.database.replace(/\/\/[^@]*@/, '//***@') },
       'skyway controller ready',
     );
-    console.error(`skyway: serving ${controller.url} (admin token in ${home}/admin.token)`);
+    console.error(`skyway: serving ${controller.url} (admin token in ${home}/admin.token, log in ${file})`);
     if (controller.paragliderUrl)
       console.error(`skyway: Paraglider-compatible API (glide, no token) on ${controller.paragliderUrl}`);
+    console.error('skyway: the web console: skyway ui');
+    const lab = Object.values(config.namespaces).some((n) => n.clouds.some((c) => c.plugin === 'local'));
     const stop = async () => {
       await controller.close();
+      logger.flush();
+      // The lab's namespaces, VMs and VPNs outlive the controller (the store still knows them).
+      if (lab)
+        console.error(
+          'skyway: stopped; the lab clouds stay up (a restart picks them up). Remove them: skyway lab destroy',
+        );
+      else console.error('skyway: stopped; the clouds keep what was applied');
       process.exit(0);
     };
     process.once('SIGINT', stop);

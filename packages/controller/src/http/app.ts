@@ -21,6 +21,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Extra API areas (e.g. the agent tunnel's control API), registered under /api/v1. */
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Hooks that run before authentication (the console's session cookie becomes a bearer token). */
+  beforeAuth?: (app: FastifyInstance) => void;
   /** The overlay service: its SCC-compatible API is served under /scc/v1. */
   overlays?: OverlayService;
 }
@@ -48,6 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .status(404)
       .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
+  opts.beforeAuth?.(app);
   // Before any route, so that every route (the docs' too) passes its check.
   installAccess(app, (token) => opts.tokens.verify(token));
   await app.register(swagger, {

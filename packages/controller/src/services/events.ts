@@ -48,6 +48,11 @@ export class EventBus {
     return () => this.emitter.off('event', listener);
   }
 
+  /** How many listeners are subscribed (the controller's metrics). */
+  subscribers(): number {
+    return this.emitter.listenerCount('event');
+  }
+
   since(id: number, limit?: number): Promise<EventRow[]> {
     return this.store.events.since(id, limit);
   }

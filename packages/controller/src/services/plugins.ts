@@ -19,7 +19,11 @@ export interface CloudBinding {
 export class PluginManager {
   private readonly bindings = new Map<string, CloudBinding>();
 
+  /** Wraps each client as it is added (the controller's metrics time every call). */
+  wrapClient?: (cloud: string, client: PluginClient) => PluginClient;
+
   add(binding: CloudBinding): void {
+    if (this.wrapClient) binding = { ...binding, client: this.wrapClient(binding.cloud, binding.client) };
     this.bindings.set(`${binding.namespace}\0${binding.cloud}`, binding);
   }
 
