@@ -185,6 +185,33 @@ describe('aws plugin on moto', { skip }, () => {
     assert.deepEqual((await client.getPermitList({ namespace: 'default', resource: vm.uri })).deviations, []);
   });
 
+  it('never leaves a half-applied list: a failure after the new rules went in takes them out again', async () => {
+    const vm = await client.createResource({
+      deployment: dep,
+      name: 'atomic',
+      description: t.description('atomic'),
+    });
+    const { region, groupId } = await groupOf(vm.uri);
+    await client.addPermitListRules({ namespace: 'default', resource: vm.uri, rules: [ssh] });
+    const before = (await groupRules(region, groupId))
+      .map((r) => `${r.CidrIpv4} ${r.FromPort} ${r.Description}`)
+      .sort();
+    // the replacement authorizes port 2222 first, then revokes port 22: make the revoke fail past the SDK's retries
+    t.moto.throttle(2, 'RevokeSecurityGroupIngress');
+    const e = await failure(
+      client.addPermitListRules({
+        namespace: 'default',
+        resource: vm.uri,
+        rules: [{ ...ssh, dstPort: 2222 }],
+      }),
+    );
+    assert.equal(e.code, 'UNAVAILABLE', e.message);
+    const after = (await groupRules(region, groupId))
+      .map((r) => `${r.CidrIpv4} ${r.FromPort} ${r.Description}`)
+      .sort();
+    assert.deepEqual(after, before, 'the group is as it was');
+  });
+
   it('refuses more rules than the per-group quota, naming it, and changes nothing', async () => {
     const vm = await client.createResource({
       deployment: dep,

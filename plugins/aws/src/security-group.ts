@@ -154,7 +154,6 @@ export async function applyPlan(
       else await ec2.send(new RevokeSecurityGroupIngressCommand(input));
     }
   };
-  const added: string[] = [];
   const add = async (atoms: Atom[]) => {
     for (const egress of [false, true]) {
       const these = atoms.filter((a) => a.egress === egress);
@@ -165,10 +164,8 @@ export async function applyPlan(
         TagSpecifications: [tagSpec('security-group-rule', owner, { [TAG.role]: 'rule' })],
       };
       try {
-        const res = egress
-          ? await ec2.send(new AuthorizeSecurityGroupEgressCommand(input))
-          : await ec2.send(new AuthorizeSecurityGroupIngressCommand(input));
-        added.push(...(res.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId!).filter(Boolean));
+        if (egress) await ec2.send(new AuthorizeSecurityGroupEgressCommand(input));
+        else await ec2.send(new AuthorizeSecurityGroupIngressCommand(input));
       } catch (e) {
         if (isCode(e, 'RulesPerSecurityGroupLimitExceeded')) {
           throw quotaExceeded(
@@ -181,7 +178,9 @@ export async function applyPlan(
     }
   };
   const undoAdds = async () => {
-    const undo = (await readGroup(ec2, groupId)).atoms.filter((a) => added.includes(a.id));
+    // every rule the group did not have before (AWS's answer may not list them all: moto's does not)
+    const had = new Set(live.map((a) => a.id));
+    const undo = (await readGroup(ec2, groupId)).atoms.filter((a) => !had.has(a.id));
     await revoke(undo).catch(() => {});
   };
   // Room for the new rules before the old ones go? Then add first, so nothing allowed is ever missing.
@@ -199,6 +198,14 @@ export async function applyPlan(
   } catch (e) {
     // best effort back to where we started: what we added goes; what we revoked comes back
     await undoAdds();
+    const changed = plan.modify.map((m) => live.find((a) => a.id === m.id)!).filter(Boolean);
+    if (changed.length) {
+      await modify(
+        ec2,
+        groupId,
+        changed.map((a) => ({ id: a.id, atom: a, description: a.description })),
+      ).catch(() => {});
+    }
     if (!room && plan.revoke.length) {
       await add(plan.revoke.filter((a) => a.cidr && a.owners.size)).catch(() => {});
     }
@@ -207,18 +214,22 @@ export async function applyPlan(
   return plan;
 }
 
-async function modify(ec2: EC2Client, groupId: string, items: { id: string; atom: Atom }[]) {
+async function modify(
+  ec2: EC2Client,
+  groupId: string,
+  items: { id: string; atom: Atom; description?: string }[],
+) {
   await ec2.send(
     new ModifySecurityGroupRulesCommand({
       GroupId: groupId,
-      SecurityGroupRules: items.map(({ id, atom }) => ({
+      SecurityGroupRules: items.map(({ id, atom, description }) => ({
         SecurityGroupRuleId: id,
         SecurityGroupRule: {
           IpProtocol: atom.protocol,
           FromPort: atom.fromPort,
           ToPort: atom.toPort,
           CidrIpv4: atom.cidr,
-          Description: describeAtom(atom),
+          Description: description ?? describeAtom(atom),
         },
       })),
     }),

@@ -17,8 +17,8 @@ export interface Moto {
   /** moto itself, for tests that look behind the plugin's back without being counted. */
   direct: string;
   calls: ApiCall[];
-  /** The next `n` calls are answered as AWS answers when it throttles (HTTP 503, RequestLimitExceeded). */
-  throttle(n: number): void;
+  /** The next `n` calls (of `action` only, when given) are answered as AWS answers when it throttles (HTTP 503, RequestLimitExceeded). */
+  throttle(n: number, action?: string): void;
   /** Actions counted since `mark` (an index into calls), by name. */
   countSince(mark: number): Record<string, number>;
   stop(): Promise<void>;
@@ -70,6 +70,7 @@ export async function startMoto(env: Record<string, string> = {}): Promise<Moto>
   child.stderr!.resume();
   const calls: ApiCall[] = [];
   let throttled = 0;
+  let throttledAction: string | undefined;
   const proxy = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -77,7 +78,7 @@ export async function startMoto(env: Record<string, string> = {}): Promise<Moto>
       const body = Buffer.concat(chunks);
       const params = new URLSearchParams(body.toString());
       calls.push({ action: params.get('Action') ?? `${req.method} ${req.url}`, params });
-      if (throttled > 0) {
+      if (throttled > 0 && (!throttledAction || throttledAction === params.get('Action'))) {
         throttled--;
         res.writeHead(503, { 'content-type': 'text/xml' });
         res.end(
@@ -105,8 +106,9 @@ export async function startMoto(env: Record<string, string> = {}): Promise<Moto>
     endpoint: `http://127.0.0.1:${proxyPort}`,
     direct: `http://127.0.0.1:${port}`,
     calls,
-    throttle(n) {
+    throttle(n, action) {
       throttled = n;
+      throttledAction = action;
     },
     countSince(mark) {
       const out: Record<string, number> = {};
