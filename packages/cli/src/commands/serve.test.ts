@@ -53,7 +53,7 @@ const alive = (pid: number) => {
 
 /** Starts `skyway serve`; resolves with its process and the plugin's pid and port, read from its log. */
 async function serve(): Promise<{ ctl: ChildProcess; pluginPid: number; pluginPort: number }> {
-  const ctl = spawn(bin, ['serve', '--config', join(home, 'skyway.yaml')], {
+  const ctl = spawn(bin, ['serve', '--log-stdout', '--config', join(home, 'skyway.yaml')], {
     env: { ...process.env, SKYWAY_HOME: home },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
