@@ -26,6 +26,7 @@ import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
+import { OverlayDelivery } from './overlay/delivery.js';
 import { OverlayService } from './overlay/service.js';
 import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
@@ -214,6 +215,10 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       root: ca,
       isRegistered: (agent) => tunnel.agents.has(agent),
     });
+    // Site documents go to their agents over the control channel; their reports come back.
+    const delivery = new OverlayDelivery(overlays, tunnel.agents, { log: opts.logger as never });
+    delivery.start();
+    closers.push(() => delivery.stop());
     const app = await buildApp({
       overlays,
       services,
