@@ -153,9 +153,12 @@ test('2,000 connections that never finish TLS or a request head are closed; call
   assert.equal(left, 0, `${left} of ${held.length} flood connections still open 30 s after they were opened`);
   const last = Math.max(...held.map((h) => h.closedAt!)) - t0;
   const longest = Math.max(...held.map((h) => h.closedAt! - h.openedAt));
+  const life = (from: number, to: number) =>
+    Math.max(...held.slice(from, to).map((h) => h.closedAt! - h.openedAt)).toFixed(0);
   console.log(
     `flood: ${held.length} connections opened in ${opened.toFixed(0)} ms (${openNow} open at once), ` +
-      `each closed at most ${longest.toFixed(0)} ms after it was opened, the last ${last.toFixed(0)} ms after the first ` +
+      `each closed at most ${longest.toFixed(0)} ms after it was opened (slow heads ${life(0, 1000)}, ` +
+      `no TLS ${life(1000, 2000)}), the last ${last.toFixed(0)} ms after the first ` +
       `(deadlines ${handshakeMs}/${headMs} ms); ` +
       `caller, API and agent reconnect checked in ${checks.toFixed(0)} ms meanwhile`,
   );

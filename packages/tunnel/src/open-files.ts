@@ -28,20 +28,16 @@ export function raiseOpenFileLimit(): OpenFileLimit | undefined {
   if (raised) return raised;
   const now = read();
   if (!now) return undefined;
-  const want = Math.min(now.hard, 1 << 20);
+  // Root may raise the hard limit too (to 65,536 where it is lower); others up to their hard limit.
+  const hard = process.getuid?.() === 0 ? Math.max(now.hard, 65_536) : now.hard;
+  const want = Math.min(hard, 1 << 20);
   if (now.soft < want) {
     try {
-      execFileSync(
-        'prlimit',
-        [
-          `--pid=${process.pid}`,
-          `--nofile=${want}:${now.hard === Number.POSITIVE_INFINITY ? 'unlimited' : now.hard}`,
-        ],
-        {
-          stdio: 'ignore',
-          timeout: 5_000,
-        },
-      );
+      const h = hard === Number.POSITIVE_INFINITY ? 'unlimited' : String(hard);
+      execFileSync('prlimit', [`--pid=${process.pid}`, `--nofile=${want}:${h}`], {
+        stdio: 'ignore',
+        timeout: 5_000,
+      });
     } catch {
       // No prlimit, or not allowed: keep the limit there is.
     }
