@@ -52,12 +52,12 @@ function client(c: RunningController) {
   };
 }
 
-const resourcePath = (name: string) => `/namespaces/default/clouds/east/resources/${name}`;
+const resourcePath = (name: string) => `/api/v1/namespaces/default/clouds/east/resources/${name}`;
 
 async function createResources(c: RunningController, from: number, to: number) {
   const call = client(c);
   await pool(to - from, 16, (i) =>
-    call('POST', '/namespaces/default/clouds/east/resources', {
+    call('POST', '/api/v1/namespaces/default/clouds/east/resources', {
       name: `vm-${from + i}`,
       description: '{"region":"r1"}',
     }),
@@ -89,7 +89,7 @@ local i = 0
 request = function()
   i = i + 1
   local body = string.format('{"name":"r-%d","direction":"INBOUND","protocol":6,"dst_port":%d,"tags":["10.200.%d.0/24"]}', i % 20, 1000 + i % 1000, i % 200)
-  return wrk.format(nil, "/namespaces/default/clouds/east/resources/vm-" .. (i % ${resources}) .. "/rules", nil, body)
+  return wrk.format(nil, "/api/v1/namespaces/default/clouds/east/resources/vm-" .. (i % ${resources}) .. "/rules", nil, body)
 end
 `,
   );
@@ -140,7 +140,7 @@ try {
   console.error('fan-out: 1,000 subscribers of one tag');
   await createResources(c, 100, 1000);
   const call = client(c);
-  await call('PUT', '/tags/web', { child_tags: ['default.east.vm-0'] });
+  await call('PUT', '/api/v1/tags/web', { child_tags: ['default.east.vm-0'] });
   await pool(1000, 16, (i) =>
     call('POST', `${resourcePath(`vm-${i}`)}/rules`, {
       name: 'web',
@@ -151,7 +151,7 @@ try {
     }),
   );
   const t0 = performance.now();
-  await call('PUT', '/tags/web', { child_tags: ['default.east.vm-0', 'default.east.vm-1'] });
+  await call('PUT', '/api/v1/tags/web', { child_tags: ['default.east.vm-0', 'default.east.vm-1'] });
   const fanout = performance.now() - t0;
   const check = await call('GET', `${resourcePath('vm-999')}/rules`);
   if (check.rules.find((r: { name: string }) => r.name === 'web').targets.length !== 2)

@@ -127,7 +127,7 @@ interface Vm {
 const httpServer = `exec ${process.execPath} -e 'require("http").createServer((q,s)=>s.end("ok")).listen(${PORT})'`;
 
 async function vm(cloud: string, name: string, region = 'r1', server = false): Promise<Vm> {
-  const r = await call('POST', `/namespaces/default/clouds/${cloud}/resources`, {
+  const r = await call('POST', `/api/v1/namespaces/default/clouds/${cloud}/resources`, {
     name,
     description: JSON.stringify({ region, ...(server ? { command: httpServer } : {}) }),
   });
@@ -144,7 +144,7 @@ const rule = (name: string, direction: 'INBOUND' | 'OUTBOUND', port: number, tag
 });
 
 async function allow(from: Vm, to: Vm, port: number) {
-  const base = (v: Vm) => `/namespaces/default/clouds/${v.cloud}/resources/${v.name}/rules`;
+  const base = (v: Vm) => `/api/v1/namespaces/default/clouds/${v.cloud}/resources/${v.name}/rules`;
   await call('POST', base(from), rule(`to-${to.name}-${port}`, 'OUTBOUND', port, to.tag));
   await call('POST', base(to), rule(`from-${from.name}-${port}`, 'INBOUND', port, from.tag));
 }
@@ -244,6 +244,7 @@ async function main() {
           controller,
           stateDir: String(c.stateDir),
           internet: String(c.internet),
+          allowCommands: true,
         });
         plugins.push(p);
         return p;

@@ -33,7 +33,14 @@ describe('lab cloud on real namespaces', { skip, timeout: 180_000 }, () => {
   const controller = inProcessController(createFakeController());
 
   before(async () => {
-    plugin = createLocalPlugin({ cloud, controller, stateDir, runner, internet: `sky.${id}.inet` });
+    plugin = createLocalPlugin({
+      cloud,
+      controller,
+      stateDir,
+      runner,
+      internet: `sky.${id}.inet`,
+      allowCommands: true,
+    });
     client = inProcess(plugin);
   });
   after(async () => {
@@ -159,7 +166,14 @@ describe('lab cloud on real namespaces', { skip, timeout: 180_000 }, () => {
   test('a restarted plugin sees the same state and changes nothing', async () => {
     const rulesetBefore = (await runner.run('nft', ['-j', 'list', 'ruleset'], { netns: vmNs('a') })).stdout;
     const again = inProcess(
-      createLocalPlugin({ cloud, controller, stateDir, runner, internet: `sky.${id}.inet` }),
+      createLocalPlugin({
+        cloud,
+        controller,
+        stateDir,
+        runner,
+        internet: `sky.${id}.inet`,
+        allowCommands: true,
+      }),
     );
     const list = await again.listResources({ deployments: [deployment] });
     assert.equal(list.resources.length, 3);

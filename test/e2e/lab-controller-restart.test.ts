@@ -47,7 +47,13 @@ import { loadConfig, startController } from '@skyway/controller';
 import { createLocalPlugin } from '@skyway/plugin-local';
 const config = loadConfig(process.argv[1], process.env.SKYWAY_HOME);
 const local = ({ cloud, controller, config: c }) =>
-  createLocalPlugin({ cloud, controller, stateDir: String(c.stateDir), internet: String(c.internet) });
+  createLocalPlugin({
+    cloud,
+    controller,
+    stateDir: String(c.stateDir),
+    internet: String(c.internet),
+    allowCommands: true,
+  });
 const ctl = await startController({ config, inProcessPlugins: { local } });
 console.log('skyway controller ready', ctl.url, 'pid', process.pid);
 `;
@@ -130,7 +136,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
     assert.deepEqual(await flows(), want, what);
   };
 
-  const rulesPath = (vm: Vm) => `/namespaces/default/clouds/${vm.cloud}/resources/${vm.name}/rules`;
+  const rulesPath = (vm: Vm) => `/api/v1/namespaces/default/clouds/${vm.cloud}/resources/${vm.name}/rules`;
   const byName = <T extends { name: string }>(xs: T[]) =>
     [...xs].sort((x, y) => x.name.localeCompare(y.name));
   const plainTargets = (ts: string[]) => ts.map((t) => t.replace(/\/32$/, '')).sort();
@@ -144,7 +150,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
       ),
     ),
     connections: (await ok('GET', '/api/v1/connections')).connections,
-    web: await ok('GET', '/tags/web'),
+    web: await ok('GET', '/api/v1/tags/web'),
   });
   /** What the plugins say (GetPermitList), in the REST view's shape. */
   const permitLists = async () =>
@@ -218,7 +224,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
 
   test("a tag's members decide who reaches the server", async () => {
     const create = async (cloud: string, name: string, command?: string) => {
-      const r = await call('POST', `/namespaces/default/clouds/${cloud}/resources`, {
+      const r = await call('POST', `/api/v1/namespaces/default/clouds/${cloud}/resources`, {
         name,
         description: JSON.stringify({ region: 'r1', ...(command ? { command } : {}) }),
       });
@@ -229,7 +235,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
     vms.b = await create(one, 'b');
     vms.c = await create(two, 'c');
     assert.equal(vms.b.tag, `default.${one}.b`);
-    await ok('PUT', '/tags/web', { child_tags: [vms.b.tag] });
+    await ok('PUT', '/api/v1/tags/web', { child_tags: [vms.b.tag] });
     await ok('POST', rulesPath(vms.a), {
       name: 'from-web',
       direction: 'INBOUND',
@@ -257,7 +263,7 @@ describe('the controller is killed and restarted on the same home', { skip, time
     );
     await expectFlows({ b: true, c: false }, 'web = {b}');
 
-    await ok('PUT', '/tags/web', { child_tags: [vms.c.tag] });
+    await ok('PUT', '/api/v1/tags/web', { child_tags: [vms.c.tag] });
     await expectFlows({ b: false, c: true }, 'web = {c}');
     const [fromWeb] = (await ok('GET', rulesPath(vms.a))).rules;
     assert.deepEqual(plainTargets(fromWeb.targets), [vms.c.ip]);
@@ -320,15 +326,15 @@ describe('the controller is killed and restarted on the same home', { skip, time
 
     await ok('DELETE', `${rulesPath(vms.a)}/from-b`);
     await expectFlows({ b: false, c: true }, 'from-b deleted');
-    await ok('POST', '/tags/web/applyMembers', { child_tags: [vms.b.tag] });
+    await ok('POST', '/api/v1/tags/web/applyMembers', { child_tags: [vms.b.tag] });
     await expectFlows({ b: true, c: true }, 'web = {c, b}');
-    await ok('DELETE', `/tags/web/members/${vms.c.tag}`);
+    await ok('DELETE', `/api/v1/tags/web/members/${vms.c.tag}`);
     await expectFlows({ b: true, c: false }, 'c removed from web');
     assert.deepEqual(await permitLists(), asPermitLists((await controllerView()).rules));
   });
 
   test('a rule whose tag has no members any more lets nobody in', async () => {
-    await ok('DELETE', `/tags/web/members/${vms.b.tag}`);
+    await ok('DELETE', `/api/v1/tags/web/members/${vms.b.tag}`);
     await expectFlows({ b: false, c: false }, 'web = {}');
   });
 });

@@ -29,18 +29,18 @@ describe('lab clouds under the controller', { skip, timeout: 240_000 }, () => {
   after(() => lab?.close());
 
   test('a cross-cloud rule through the REST API brings up the VPN and opens the flow', async () => {
-    const web = await call('POST', `/namespaces/default/clouds/${east}/resources`, {
+    const web = await call('POST', `/api/v1/namespaces/default/clouds/${east}/resources`, {
       name: 'web',
       description: { region: 'r1', command: httpCommand(8080, 'hello-from-east') },
     });
     assert.equal(web.status, 201, JSON.stringify(web.json));
-    const cli = await call('POST', `/namespaces/default/clouds/${west}/resources`, {
+    const cli = await call('POST', `/api/v1/namespaces/default/clouds/${west}/resources`, {
       name: 'cli',
       description: { region: 'r1' },
     });
     assert.equal(cli.status, 201, JSON.stringify(cli.json));
     const t0 = Date.now();
-    const inbound = await call('POST', `/namespaces/default/clouds/${east}/resources/web/rules`, {
+    const inbound = await call('POST', `/api/v1/namespaces/default/clouds/${east}/resources/web/rules`, {
       name: 'from-cli',
       direction: 'INBOUND',
       dst_port: 8080,
@@ -48,7 +48,7 @@ describe('lab clouds under the controller', { skip, timeout: 240_000 }, () => {
       tags: [cli.json.tag],
     });
     assert.equal(inbound.status, 200, JSON.stringify(inbound.json));
-    const outbound = await call('POST', `/namespaces/default/clouds/${west}/resources/cli/rules`, {
+    const outbound = await call('POST', `/api/v1/namespaces/default/clouds/${west}/resources/cli/rules`, {
       name: 'to-web',
       direction: 'OUTBOUND',
       dst_port: 8080,
@@ -66,7 +66,7 @@ describe('lab clouds under the controller', { skip, timeout: 240_000 }, () => {
     const conns = await call('GET', '/api/v1/connections');
     assert.equal(conns.status, 200);
     assert.equal(JSON.stringify(conns.json).includes(east), true);
-    const rules = await call('GET', `/namespaces/default/clouds/${east}/resources/web/rules`);
+    const rules = await call('GET', `/api/v1/namespaces/default/clouds/${east}/resources/web/rules`);
     assert.equal(rules.json.rules[0].targets[0].replace(/\/32$/, ''), cli.json.ip);
   });
 });

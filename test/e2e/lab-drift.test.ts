@@ -20,7 +20,7 @@ const skip = skipReason();
 const id = testId();
 const cloud = `${id}-east`;
 const vmNs = (name: string) => new LabNames(cloud).vm('default', 'r1', name);
-const base = `/namespaces/default/clouds/${cloud}/resources`;
+const base = `/api/v1/namespaces/default/clouds/${cloud}/resources`;
 
 describe('drift on a lab cloud is found and repaired', { skip, timeout: 180_000 }, () => {
   let lab: LabController | undefined;

@@ -158,6 +158,7 @@ export const labPlugins =
       controller,
       stateDir: String(c.stateDir),
       internet: String(c.internet),
+      allowCommands: true,
     });
     made.push(p);
     return p;

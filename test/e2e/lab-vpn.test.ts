@@ -53,6 +53,7 @@ describe('two lab clouds with a VPN', { skip, timeout: 240_000 }, () => {
         stateDir: `/tmp/skyway-${id}-${side}`,
         runner,
         internet,
+        allowCommands: true,
       });
       clients[side] = inProcess(plugins[side]);
       vms[side] = await clients[side].createResource({

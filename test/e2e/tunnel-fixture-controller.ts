@@ -5,22 +5,26 @@ import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import pino from 'pino';
+import { startAgentTunnel } from '../../packages/controller/src/agents/credentials.js';
+import { makeAgentRoutes } from '../../packages/controller/src/agents/routes.js';
+import { Revocations, registryBackend } from '../../packages/controller/src/auth/revocations.js';
 import { TokenService } from '../../packages/controller/src/auth/tokens.js';
-import { FileCredentialRegistry } from '../../packages/controller/src/ca/store.js';
+import { openFileCa } from '../../packages/controller/src/ca/index.js';
 import { installAuth } from '../../packages/controller/src/http/auth.js';
 import { handleError } from '../../packages/controller/src/http/errors.js';
-import { makeAgentRoutes, startTunnelEndpoint } from '../../packages/controller/src/tunnel/index.js';
 
 const env = (k: string, d?: string) => process.env[k] ?? d ?? '';
 const home = env('SKY_HOME');
 const tunnelHost = env('SKY_TUNNEL_HOST', '127.0.0.1');
 const logger = pino({ level: env('SKY_LOG', 'warn') }, pino.destination(2));
-const registry = await FileCredentialRegistry.open(join(home, 'ca'));
-const tokens = await TokenService.open({ keyFile: join(home, 'tokens.key'), revocations: registry });
-const endpoint = await startTunnelEndpoint({
+const { ca, registry } = await openFileCa(home);
+const revocations = await Revocations.open([registryBackend(registry)]);
+const tokens = await TokenService.open({ keyFile: join(home, 'tokens.key'), revocations });
+const endpoint = await startAgentTunnel({
   home,
+  ca,
   tokens,
-  revocations: registry,
+  revocations,
   host: tunnelHost,
   serviceHost: '127.0.0.1',
   tunnelPort: Number(env('SKY_TUNNEL_PORT', '0')),
@@ -32,7 +36,7 @@ const endpoint = await startTunnelEndpoint({
 const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
 app.setErrorHandler(handleError);
 installAuth(app, tokens);
-await app.register(makeAgentRoutes(endpoint), { prefix: '/api/v1' });
+await app.register(makeAgentRoutes({ endpoint, ca, tokens, registry, revocations }), { prefix: '/api/v1' });
 await app.listen({ host: '127.0.0.1', port: Number(env('SKY_API_PORT', '0')) });
 const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 const admin = await tokens.issue({

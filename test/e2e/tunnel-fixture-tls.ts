@@ -4,9 +4,9 @@
 // socket and nothing else. bench/tunnel.ts measures its RSS per idle watch
 // the same way as Skyway's. Prints one JSON line when ready.
 import * as tls from 'node:tls';
+import { tlsTuning } from '@skyway/tunnel';
 import { CertificateAuthority } from '../../packages/controller/src/ca/ca.js';
 import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../../packages/controller/src/ca/store.js';
-import { tlsTuning } from '../../packages/controller/src/tunnel/endpoint.js';
 
 // A server certificate from a CA of our own, as the service port has.
 const ca = await CertificateAuthority.open({

@@ -13,17 +13,19 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tls from 'node:tls';
 import { Agent } from '@skyway/agent';
+import type { TunnelEndpoint } from '@skyway/tunnel';
 import pino from 'pino';
-import { TokenService } from '../../packages/controller/src/auth/tokens.js';
-import { CertificateAuthority } from '../../packages/controller/src/ca/ca.js';
-import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../../packages/controller/src/ca/store.js';
-import { startTunnelEndpoint, type TunnelEndpoint } from '../../packages/controller/src/tunnel/endpoint.js';
+import { startAgentTunnel } from '../../packages/controller/src/agents/credentials.js';
 import {
   type IssuerDeps,
   issueEnrollmentBundle,
   issueServiceCertificate,
   issueServiceToken,
-} from '../../packages/controller/src/tunnel/issue.js';
+} from '../../packages/controller/src/agents/issue.js';
+import { Revocations, registryBackend } from '../../packages/controller/src/auth/revocations.js';
+import { TokenService } from '../../packages/controller/src/auth/tokens.js';
+import { CertificateAuthority } from '../../packages/controller/src/ca/ca.js';
+import { MemoryCaKeyStore, MemoryCredentialRegistry } from '../../packages/controller/src/ca/store.js';
 import { call, call2, listenHttp, upgrade } from './tunnel-lib.js';
 
 const logger = pino({ level: process.env.SKYWAY_TEST_LOG ?? 'silent' });
@@ -33,6 +35,7 @@ let agent: Agent;
 let origin: http.Server;
 let secureOrigin: https.Server;
 let registry: MemoryCredentialRegistry;
+let revocations: Revocations;
 let tokens: TokenService;
 let ca: CertificateAuthority;
 let deps: IssuerDeps;
@@ -109,7 +112,8 @@ before(async () => {
   });
   const originPort = await listenHttp(origin);
   registry = new MemoryCredentialRegistry();
-  tokens = await TokenService.open({ revocations: registry });
+  revocations = await Revocations.open([registryBackend(registry)]);
+  tokens = await TokenService.open({ revocations });
   ca = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), registry });
   // An HTTPS origin (like a Kubernetes API server) with a certificate from a CA only the agent trusts.
   const originCa = await CertificateAuthority.open({ store: new MemoryCaKeyStore(), name: 'Origin CA' });
@@ -120,10 +124,10 @@ before(async () => {
     res.end(JSON.stringify({ secure: true, auth: req.headers.authorization }));
   });
   const secureOriginPort = await listenHttp(secureOrigin as unknown as http.Server);
-  endpoint = await startTunnelEndpoint({
+  endpoint = await startAgentTunnel({
     ca,
     tokens,
-    revocations: registry,
+    revocations,
     tunnelPort: 0,
     servicePort: 0,
     logger,
@@ -243,7 +247,7 @@ test('wrong, revoked and mis-scoped credentials get 401/403', async () => {
     serviceType: 'jenkins',
     serviceName: 'web',
   });
-  await registry.revoke(other.id);
+  await revocations.revoke(other.id);
   const r = await call(svc('/x'), { ca: ca.certPem, headers: { authorization: `Bearer ${other.token}` } });
   assert.equal(r.status, 401);
   assert.match(r.body.toString(), /revoked/);
@@ -276,7 +280,7 @@ test('revoking a credential ends the watches and WebSockets it opened, and nothi
     const h2kept = watch(kept.token);
     await Promise.all([once(h2doomed, 'data'), once(h2kept, 'data')]);
 
-    assert.ok(await endpoint.revoke(doomed.id));
+    assert.ok(await revocations.revoke(doomed.id));
     // (once() would reject on the 'error' that comes with a cut.)
     const closed = (e: NodeJS.EventEmitter) => new Promise((r) => e.once('close', r));
     await Promise.all([closed(h1res), closed(ws.socket), closed(h2doomed)]);
@@ -293,7 +297,7 @@ test('revoking a credential ends the watches and WebSockets it opened, and nothi
     onHoldClosed = () => {};
   }
   // Unknown ids are not found.
-  assert.equal(await endpoint.revoke('no-such-credential'), undefined);
+  assert.equal(await revocations.revoke('no-such-credential'), undefined);
 });
 
 test('upstream failure is a 502 with the agent reason; unknown agent is 503', async () => {
@@ -361,7 +365,7 @@ test('enrollment: clock skew over 5 minutes is refused and says so; join tokens 
   assert.equal(statSync(join(home, 'agent-skew', 'identity.json')).mode & 0o777, 0o600);
   // A revoked agent certificate can neither renew nor connect.
   const { X509Certificate } = await import('node:crypto');
-  await registry.revoke(new X509Certificate(renewed.cert).serialNumber);
+  await revocations.revoke(new X509Certificate(renewed.cert).serialNumber);
   await assert.rejects(store.renew(renewed), /revoked/);
 });
 
@@ -709,4 +713,36 @@ test('HTTP/1.1 callers: a malformed chunk after the service began answering cuts
   assert.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 5_000))]), true);
   assert.match(text(), /^HTTP\/1.1 200 /);
   assert.ok(!text().includes(' 400 '), text());
+});
+
+test('a client certificate that fails verification (another CA named like ours) is treated alike on HTTP/1.1 and HTTP/2', async () => {
+  // Same subject as our CA, another key: the certificate's signature does not verify.
+  const impostor = await CertificateAuthority.open({ store: new MemoryCaKeyStore() });
+  assert.equal(impostor.cert.subject, ca.cert.subject);
+  const forged = await impostor.issueClientWithKey(
+    { kind: 'service', agent: 'edge-1', serviceType: 'jenkins', serviceName: 'web' },
+    60_000,
+  );
+  const bearer = { authorization: `Bearer ${token}` };
+  // The chain names the impostor CA too, as a client sending its whole chain does.
+  const tlsOpts = {
+    ca: ca.certPem,
+    cert: `${forged.certPem.trim()}\n${impostor.certPem}`,
+    key: forged.keyPem,
+  };
+  // HTTP/1.1: the certificate alone is refused (401), with a valid token the request passes.
+  assert.equal((await call(svc('/x'), tlsOpts)).status, 401);
+  assert.equal((await call(svc('/x'), { ...tlsOpts, headers: bearer })).status, 200);
+  // HTTP/2: the same, stream by stream, on one connection that stays up.
+  const session = http2.connect(endpoint.urls.service, tlsOpts);
+  session.on('error', () => {});
+  try {
+    const alone = await call2(session, '/x');
+    assert.equal(alone.status, 401);
+    assert.match(alone.body.toString(), /certificate rejected/);
+    assert.equal((await call2(session, '/x', { headers: bearer })).status, 200);
+    assert.equal(session.closed, false);
+  } finally {
+    session.close();
+  }
 });

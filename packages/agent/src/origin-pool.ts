@@ -6,7 +6,7 @@
 // that send one request per connection then cost no new service connection
 // (and no TIME_WAIT socket) per request.
 import type { Socket } from 'node:net';
-import { IdlePool } from '@skyway/core';
+import { IdlePool } from '@skyway/tunnel/wire';
 
 /** Whoever is using a connection: the relay of one stream. */
 export interface OriginUser {

@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { test } from 'node:test';
-import { frameBody, frameClose, frameEnd, frameHead, frame as relayFrame } from '@skyway/core';
+import { frameBody, frameClose, frameEnd, frameHead, frame as relayFrame } from '@skyway/tunnel/wire';
 import pino from 'pino';
 import { relay } from './relay.js';
 import { S3ChunkSigner } from './s3-chunks.js';

@@ -15,7 +15,7 @@ import {
   frameHead,
   frameHeaderBytes,
   relayMaxBuffered as maxBuffered,
-} from '@skyway/core';
+} from '@skyway/tunnel/wire';
 import type { Logger } from 'pino';
 import { writeCopy } from './blocks.js';
 import type { OriginLink, OriginUser } from './origin-pool.js';

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { invalidArgument, parseCidr } from '@skyway/core';
 import { parse } from 'yaml';
+import { parseDuration } from './auth/tokens.js';
+import { type ParagliderConfig, parseParagliderConfig } from './http/paraglider/config.js';
 
 export interface CloudConfig {
   name: string;
@@ -35,6 +37,10 @@ export interface ControllerConfig {
   pollInterval: number;
   /** Make the clouds match the store when drift is found (false: report only). */
   repairDrift: boolean;
+  /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
+  pluginKeyTtlMs: number;
+  /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
+  paraglider?: ParagliderConfig;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -59,6 +65,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'namespaces',
     'poll_interval',
     'repair_drift',
+    'plugin_key_ttl',
+    'paraglider',
   ];
   for (const k of Object.keys(obj))
     if (!known.includes(k)) throw fail(k, `is not a known setting (known: ${known.join(', ')})`);
@@ -116,6 +124,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     );
   const repairDrift = obj.repair_drift ?? true;
   if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
+  const pluginKeyTtlMs = parseDuration(String(obj.plugin_key_ttl ?? '1h'), 'plugin_key_ttl');
+  if (pluginKeyTtlMs < 3000) throw fail('plugin_key_ttl', 'must be at least 3s');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
@@ -131,6 +141,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     namespaces,
     pollInterval,
     repairDrift,
+    pluginKeyTtlMs,
+    ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }
 

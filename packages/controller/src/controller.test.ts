@@ -60,11 +60,11 @@ test('a tag rule across two gRPC plugins connects the clouds, and a restart keep
       ['cloud-a:process', 'cloud-b:process'],
     );
     const desc = JSON.stringify({ region: 'r1' });
-    const a = await api(c, 'POST', '/namespaces/default/clouds/cloud-a/resources', {
+    const a = await api(c, 'POST', '/api/v1/namespaces/default/clouds/cloud-a/resources', {
       name: 'vm-a',
       description: desc,
     });
-    const b = await api(c, 'POST', '/namespaces/default/clouds/cloud-b/resources', {
+    const b = await api(c, 'POST', '/api/v1/namespaces/default/clouds/cloud-b/resources', {
       name: 'vm-b',
       description: desc,
     });
@@ -75,8 +75,8 @@ test('a tag rule across two gRPC plugins connects the clouds, and a restart keep
       b.json.ip.split('.').slice(0, 2).join('.'),
       'distinct address spaces',
     );
-    await api(c, 'PUT', '/tags/app', { child_tags: ['default.cloud-a.vm-a', 'default.cloud-b.vm-b'] });
-    const applied = await api(c, 'POST', '/tags/app/rules', [
+    await api(c, 'PUT', '/api/v1/tags/app', { child_tags: ['default.cloud-a.vm-a', 'default.cloud-b.vm-b'] });
+    const applied = await api(c, 'POST', '/api/v1/tags/app/rules', [
       { name: 'app-in', direction: 'INBOUND', src_port: -1, dst_port: 8080, protocol: 6, tags: ['app'] },
     ]);
     assert.equal(applied.status, 200, JSON.stringify(applied.json));
@@ -113,20 +113,23 @@ test('a tag rule across two gRPC plugins connects the clouds, and a restart keep
       );
       assert.ok(peer.asn);
     }
-    const rulesBefore = (await api(c, 'GET', '/namespaces/default/clouds/cloud-a/resources/vm-a/rules')).json;
+    const rulesBefore = (
+      await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules')
+    ).json;
     assert.deepEqual(rulesBefore.rules[0].targets.sort(), [`${a.json.ip}/32`, `${b.json.ip}/32`].sort());
 
     await c.close();
     c = await start();
-    const rulesAfter = (await api(c, 'GET', '/namespaces/default/clouds/cloud-a/resources/vm-a/rules')).json;
+    const rulesAfter = (await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules'))
+      .json;
     assert.deepEqual(rulesAfter, rulesBefore);
     assert.deepEqual((await api(c, 'GET', '/api/v1/connections')).json.connections, conns);
-    assert.deepEqual((await api(c, 'GET', '/tags/app')).json.child_tags, [
+    assert.deepEqual((await api(c, 'GET', '/api/v1/tags/app')).json.child_tags, [
       'default.cloud-a.vm-a',
       'default.cloud-b.vm-b',
     ]);
     // The connection is recorded: the same pair is not set up twice.
-    await api(c, 'POST', '/namespaces/default/clouds/cloud-b/resources/vm-b/rules', {
+    await api(c, 'POST', '/api/v1/namespaces/default/clouds/cloud-b/resources/vm-b/rules', {
       name: 'again',
       direction: 'OUTBOUND',
       protocol: 1,

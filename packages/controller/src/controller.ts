@@ -15,13 +15,22 @@ import {
   PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
+import type { TunnelEndpoint, TunnelLimits } from '@skyway/tunnel';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { makeAgentRoutes, startAgentTunnel } from './agents/index.js';
+import { Revocations, registryBackend, storeTokenBackend } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
+import { openFileCa } from './ca/index.js';
 import type { ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
+import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
+import { OverlayDelivery } from './overlay/delivery.js';
+import { OverlayService } from './overlay/service.js';
+import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
-import { AccessService, StoreRevocations } from './services/access.js';
+import { AccessService } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
 import { EventBus } from './services/events.js';
 import { PluginManager } from './services/plugins.js';
@@ -30,7 +39,6 @@ import { ResourceService } from './services/resources.js';
 import { RuleService } from './services/rules.js';
 import { TagService } from './services/tags.js';
 import { Store } from './store/store.js';
-import { makeAgentRoutes, startTunnelEndpoint, type TunnelEndpoint } from './tunnel/index.js';
 
 /** Builds a trusted in-process plugin for one cloud. */
 export type InProcessFactory = (opts: {
@@ -50,6 +58,8 @@ export interface StartOptions {
   /** Listen for HTTP (default true; false for inject()-only tests). */
   listen?: boolean;
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Timeouts and connection caps of the tunnel's listeners (tests shorten them). */
+  tunnelLimits?: Partial<TunnelLimits>;
 }
 
 export interface RunningController {
@@ -61,6 +71,10 @@ export interface RunningController {
   services: import('./http/context.js').Services;
   tokens: TokenService;
   tunnel: TunnelEndpoint;
+  /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
+  paragliderUrl?: string;
+  /** The one revocation list (every credential kind, every listener). */
+  revocations: Revocations;
   close(): Promise<void>;
 }
 
@@ -72,7 +86,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   try {
     const secrets = SecretBox.fromFile(join(config.home, 'secret.key'));
     const events = new EventBus(store);
-    const revocations = await new StoreRevocations(store).load();
+    // One CA and one revocation list for every credential kind and every listener.
+    const { ca, registry: issued } = await openFileCa(config.home);
+    const revocations = await Revocations.open([storeTokenBackend(store), registryBackend(issued)]);
     const tokens = await TokenService.open({
       keyFile: join(config.home, 'token-key.jwk'),
       revocations,
@@ -96,6 +112,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     const registry = await loadRegistry([...(opts.builtinDescriptors ?? []), ...config.plugins]);
     const services = { resources, rules, tags, connectivity, events, access, plugins, poller, registry };
 
+    // Plugin processes die with their controller, so keys an earlier run left live serve no one.
+    await revokeStalePluginKeys(access);
+    const keyOptions = {
+      access,
+      ttlMs: config.pluginKeyTtlMs,
+      onError: (err: unknown, what: string) => opts.logger?.error({ err }, what),
+    };
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
     const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
     const callbacks = await serve({
@@ -111,7 +134,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
         const descriptor = registry.has(cloud.plugin) ? registry.get(cloud.plugin) : undefined;
         if (factory && descriptor?.runtime !== 'process') {
           // Trusted fast path: same process, calls back without a network hop.
-          const controller = inProcessController(controllerService(callbackDeps, async () => cloud.name));
+          const self = { plugin: cloud.plugin, bindings: [{ namespace, cloud: cloud.name }] };
+          const controller = inProcessController(controllerService(callbackDeps, async () => self));
           const impl = await factory({
             cloud: cloud.name,
             namespace,
@@ -136,23 +160,30 @@ export async function startController(opts: StartOptions): Promise<RunningContro
             `namespaces.${namespace}.clouds.${cloud.name}.plugin: no plugin named "${cloud.plugin}" (known: ${known.join(', ') || 'none'})`,
           );
         }
-        // Isolated: its own process with its own revocable API key.
-        const key = await access.issue(
-          `plugin:${cloud.name}`,
-          { kind: 'plugin', plugin: cloud.name },
-          365 * 86_400_000,
-        );
+        // Isolated: its own process with its own short-lived key, bound to this cloud alone.
+        const keys = new PluginKeys(keyOptions, cloud.plugin, [{ namespace, cloud: cloud.name }]);
+        const pluginLog = opts.logger?.child({ plugin: cloud.plugin, namespace, cloud: cloud.name });
         const launched = await launchPlugin({
           descriptor,
           controllerUrl: callbacks.url,
-          apiKey: key.token,
+          apiKey: await keys.issue(),
           env: {
             SKYWAY_PLUGIN_CLOUD: cloud.name,
             SKYWAY_PLUGIN_NAMESPACE: namespace,
             SKYWAY_PLUGIN_CONFIG: JSON.stringify({ ...descriptor.default_config, ...cloud.config }),
           },
+          onStderr: (line) => pluginLog?.warn({ stderr: line }, 'plugin stderr'),
+        }).catch(async (e) => {
+          await keys.stop();
+          throw e;
         });
-        closers.push(() => launched.stop());
+        keys.startRotation(launched);
+        // Its keys die with the process, however it ends.
+        void launched.exited.then(() => keys.stop());
+        closers.push(async () => {
+          await launched.stop();
+          await keys.stop();
+        });
         plugins.add({
           namespace,
           cloud: cloud.name,
@@ -165,21 +196,35 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     }
 
     // The agent tunnel: agents dial in here; callers reach their services on the service port.
-    const tunnel = await startTunnelEndpoint({
+    const tunnel = await startAgentTunnel({
       home: config.home,
+      ca,
       tokens,
       revocations,
+      logger: opts.logger ?? pino({ enabled: false }),
       host: config.host,
       tunnelPort: config.tunnelPort,
       servicePort: config.servicePort,
-      ...(opts.logger ? { logger: opts.logger as never } : {}),
+      limits: opts.tunnelLimits,
     });
     closers.push(() => tunnel.close());
+    const agentRoutes = makeAgentRoutes({ endpoint: tunnel, ca, tokens, registry: issued, revocations });
+    const overlays = new OverlayService({
+      store,
+      secrets,
+      root: ca,
+      isRegistered: (agent) => tunnel.agents.has(agent),
+    });
+    // Site documents go to their agents over the control channel; their reports come back.
+    const delivery = new OverlayDelivery(overlays, tunnel.agents, { log: opts.logger as never });
+    delivery.start();
+    closers.push(() => delivery.stop());
     const app = await buildApp({
+      overlays,
       services,
       tokens,
       logger: opts.logger,
-      extraRoutes: [makeAgentRoutes(tunnel), ...(opts.extraRoutes ?? [])],
+      extraRoutes: [agentRoutes, ...(opts.extraRoutes ?? [])],
     });
     closers.push(() => app.close());
     poller.start(config.pollInterval * 1000);
@@ -191,6 +236,13 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     } else {
       await app.ready();
     }
+    let paragliderUrl: string | undefined;
+    // Its own listener, started whenever the config asks for it (inject()-only tests too).
+    if (config.paraglider) {
+      const pg = await startParagliderListener({ services, config: config.paraglider, logger: opts.logger });
+      closers.push(() => pg.close());
+      paragliderUrl = pg.url;
+    }
     return {
       app,
       url,
@@ -199,6 +251,8 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       services,
       tokens,
       tunnel,
+      paragliderUrl,
+      revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
       close: async () => {
         for (const c of closers.reverse()) await c();
@@ -207,6 +261,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   } catch (e) {
     for (const c of closers.reverse()) await c();
     throw e;
+  }
+}
+
+async function revokeStalePluginKeys(access: AccessService): Promise<void> {
+  const now = Date.now();
+  for (const t of await access.list()) {
+    const kind = (t.scope as { kind?: string } | null)?.kind;
+    if (kind === 'plugin' && !t.revokedAt && Date.parse(t.expiresAt) > now) await access.revoke(t.id);
   }
 }
 

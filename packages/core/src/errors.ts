@@ -53,9 +53,25 @@ export const errorCatalog = {
     kind: 'FailedPrecondition',
     summary: 'No free address space, ASN or peering address is left.',
   },
+  QUOTA_EXCEEDED: {
+    kind: 'FailedPrecondition',
+    summary: "A cloud's quota (rules per security group, ...) would be exceeded; nothing was changed.",
+  },
   CLOCK_SKEW: {
     kind: 'FailedPrecondition',
     summary: "A clock differs from the controller's by more than 5 minutes.",
+  },
+  IN_USE: {
+    kind: 'FailedPrecondition',
+    summary: 'The object still has children or others refer to it; delete those first.',
+  },
+  ADDRESS_OVERLAP: {
+    kind: 'FailedPrecondition',
+    summary: 'An IP range overlaps another range of the overlays or the provider.',
+  },
+  NOT_REGISTERED: {
+    kind: 'FailedPrecondition',
+    summary: 'The hub or device has no agent connected to the controller yet.',
   },
   UNAUTHENTICATED: {
     kind: 'Unauthenticated',

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { SkywayError } from '@skyway/core';
 import { launchPlugin } from './launcher.js';
 import { bearerAuthorizer, parseListen } from './plugin-main.js';
 import { createFakeController, type FakeController } from './testing/fake-controller.js';
-import { fakePluginDescriptor } from './testing/fake-descriptor.js';
+import { FAKE_PLUGIN_MAIN, fakePluginDescriptor } from './testing/fake-descriptor.js';
 import { connect, controllerRoutes, type Served, serve } from './transport.js';
 
 const KEY = 'sky-test-key-0123456789';
@@ -80,6 +81,53 @@ describe('launchPlugin with a real child process', () => {
     } finally {
       await Promise.all([a!.stop(), b!.stop()]);
     }
+  });
+
+  it('hands the plugin a new key over stdin: it calls back with it and takes it from its callers', async () => {
+    const keys = new Set([KEY]);
+    const ctl = createFakeController();
+    const rotating = await serve({
+      routes: controllerRoutes(ctl),
+      authorize: bearerAuthorizer(() => [...keys]),
+    });
+    const p = await launchPlugin({
+      descriptor: fakePluginDescriptor(),
+      controllerUrl: rotating.url,
+      apiKey: KEY,
+      env: { SKYWAY_FAKE_CLOUD: 'cloud-r' },
+    });
+    try {
+      const next = 'sky-test-key-second-9876543210';
+      keys.add(next);
+      await p.rotateKey(next);
+      keys.delete(KEY); // what the controller does: revoke the old key once the plugin took the new one
+      const r = await p.client.createResource({
+        deployment,
+        name: 'vm-r',
+        description: new TextEncoder().encode('{}'),
+      });
+      assert.equal(r.ip, '10.0.0.4', 'the callback went through with the new key');
+      const withNew = connect({ url: p.url, token: next });
+      assert.equal((await withNew.client.describe({})).name, 'fake');
+      withNew.close();
+      await assert.rejects(p.rotateKey(''), /API key is required/);
+    } finally {
+      await p.stop();
+      await rotating.close();
+    }
+    await assert.rejects(p.rotateKey('sky-late-key'), /has stopped/);
+  });
+
+  it('a plugin whose control pipe closes (its controller died) exits on its own', async () => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), FAKE_PLUGIN_MAIN], {
+      env: { ...process.env, SKYWAY_PLUGIN_CLOUD: 'cloud-w', SKYWAY_PLUGIN_CONTROL: 'stdin' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    assert.ok(alive(child.pid!));
+    child.stdin!.end(); // as if the controller were SIGKILLed: the pipe's write end goes away
+    assert.equal(await exited, 0);
   });
 
   it('refuses a plugin whose clock is more than 5 minutes off, and stops it', async () => {

@@ -1,6 +1,9 @@
 // Starts an out-of-process plugin from its descriptor: spawn `command`, wait
 // for `SKYWAY_PLUGIN_READY <url>`, connect with the plugin's own API key, and
 // refuse it if its clock is off. One child per plugin version, side by side.
+// The child's stdin is a pipe kept open for its life: new keys travel on it
+// (one JSON line each, acknowledged on stdout), and its end tells the child
+// that the controller is gone, even after a SIGKILL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,7 +13,15 @@ import { checkClock } from './clock.js';
 import type { PluginClient } from './contract.js';
 import type { PluginDescriptor } from './descriptor.js';
 import { fromConnectError } from './errors.js';
-import { ENV_API_KEY, ENV_CONTROLLER_URL, ENV_LISTEN, READY_PREFIX } from './plugin-main.js';
+import {
+  CONTROL_STDIN,
+  ENV_API_KEY,
+  ENV_CONTROL,
+  ENV_CONTROLLER_URL,
+  ENV_LISTEN,
+  KEY_ACK_PREFIX,
+  READY_PREFIX,
+} from './plugin-main.js';
 import { connect } from './transport.js';
 
 export interface LaunchOptions {
@@ -40,6 +51,8 @@ export interface LaunchedPlugin {
   describe: DescribeResponse;
   /** Resolves when the child has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Hands the child a new API key over its stdin; resolves once it uses it (then the old one may be revoked). */
+  rotateKey(key: string): Promise<void>;
   /** Closes the connection, sends SIGTERM to the child's process group, SIGKILL after 5 s, and waits. */
   stop(): Promise<void>;
 }
@@ -47,19 +60,22 @@ export interface LaunchedPlugin {
 const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
 const TAIL_BYTES = 4096;
 
-/** Keeps the last few KB of a stream, as text, with a secret blanked out. */
+/** Blanks out every key the child was given. */
+const blank = (text: string, secrets: string[]) =>
+  secrets.reduce((t, s) => (s ? t.split(s).join('***') : t), text);
+
+/** Keeps the last few KB of a stream, as text, with the secrets blanked out. */
 class Tail {
   #text = '';
-  readonly #secret: string;
-  constructor(secret: string) {
-    this.#secret = secret;
+  readonly #secrets: string[];
+  constructor(secrets: string[]) {
+    this.#secrets = secrets;
   }
   push(line: string): void {
     this.#text = `${this.#text}${line}\n`.slice(-TAIL_BYTES);
   }
   toString(): string {
-    const t = this.#text.trimEnd();
-    const clean = this.#secret ? t.split(this.#secret).join('***') : t;
+    const clean = blank(this.#text.trimEnd(), this.#secrets);
     return clean ? `; stderr: ${clean}` : '; stderr was empty';
   }
 }
@@ -91,12 +107,13 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
     [ENV_LISTEN]: opts.listen ?? '127.0.0.1:0',
     [ENV_CONTROLLER_URL]: opts.controllerUrl,
     [ENV_API_KEY]: opts.apiKey,
+    [ENV_CONTROL]: CONTROL_STDIN,
   });
   const [cmd, ...args] = d.command;
   const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, {
     cwd,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // its own process group, so stop() also ends anything it started
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -107,10 +124,21 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
   process.once('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
 
-  const tail = new Tail(opts.apiKey);
+  // A child that is gone makes writes fail with EPIPE; `exited` tells the rest.
+  child.stdin!.on('error', () => {});
+  let key = opts.apiKey;
+  const secrets = [opts.apiKey];
+  const tail = new Tail(secrets);
   createInterface({ input: child.stderr! }).on('line', (line) => {
     tail.push(line);
-    opts.onStderr?.(opts.apiKey ? line.split(opts.apiKey).join('***') : line);
+    opts.onStderr?.(blank(line, secrets));
+  });
+  // Acknowledged key rotations, by sequence number.
+  const acks = new Map<number, () => void>();
+  const stdout = createInterface({ input: child.stdout! });
+  stdout.on('line', (line) => {
+    const m = new RegExp(`^${KEY_ACK_PREFIX} (\\d+)$`).exec(line.trim());
+    if (m) acks.get(Number(m[1]))?.();
   });
 
   let stopping: Promise<void> | undefined;
@@ -118,6 +146,7 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
   const stop = () => {
     stopping ??= (async () => {
       closeConn();
+      child.stdin!.end();
       if (child.exitCode === null && child.signalCode === null) {
         killGroup(child, 'SIGTERM');
         const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
@@ -140,7 +169,6 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
         clearTimeout(timer);
         reject(unavailable(`${what} could not be started (${d.command!.join(' ')}): ${e.message}`));
       });
-      const stdout = createInterface({ input: child.stdout! });
       stdout.on('line', (line) => {
         const m = new RegExp(`^${READY_PREFIX} (\\S+)$`).exec(line.trim());
         if (m) {
@@ -161,7 +189,7 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
     throw e;
   }
 
-  const conn = connect({ url, token: opts.apiKey, timeoutMs: 60_000 });
+  const conn = connect({ url, token: () => key, timeoutMs: 60_000 });
   closeConn = conn.close;
   let describe: DescribeResponse;
   try {
@@ -177,5 +205,34 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
     await stop();
     throw isSkywayError(e) ? e : failedPrecondition(String(e), 'CLOCK_SKEW');
   }
-  return { client: conn.client, descriptor: d, pid: child.pid!, url, describe, exited, stop };
+  let seq = 0;
+  const rotateKey = async (next: string) => {
+    if (!next) throw invalidArgument(`${what}: an API key is required`, 'apiKey');
+    if (stopping || child.exitCode !== null || child.signalCode !== null)
+      throw unavailable(`${what} has stopped; its key cannot be renewed`);
+    const n = ++seq;
+    secrets.push(next);
+    if (secrets.length > 4) secrets.shift();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(unavailable(`${what} did not take its new key within 10 s`)),
+          10_000,
+        );
+        acks.set(n, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(unavailable(`${what} exited before it took its new key`));
+        });
+        child.stdin!.write(`${JSON.stringify({ key: next, seq: n })}\n`);
+      });
+    } finally {
+      acks.delete(n);
+    }
+    key = next;
+  };
+  return { client: conn.client, descriptor: d, pid: child.pid!, url, describe, exited, rotateKey, stop };
 }

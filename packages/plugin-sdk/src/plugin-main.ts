@@ -3,6 +3,7 @@
 // the plugin serves the CloudPlugin over gRPC and announces itself with exactly
 // one stdout line, `SKYWAY_PLUGIN_READY <url>`.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { invalidArgument } from '@skyway/core';
 import type { CloudPluginImpl, ControllerClient } from './contract.js';
 import { type Authorize, connectController, pluginRoutes, serve } from './transport.js';
@@ -11,6 +12,13 @@ export const ENV_LISTEN = 'SKYWAY_PLUGIN_LISTEN';
 export const ENV_CONTROLLER_URL = 'SKYWAY_CONTROLLER_URL';
 export const ENV_API_KEY = 'SKYWAY_PLUGIN_API_KEY';
 export const READY_PREFIX = 'SKYWAY_PLUGIN_READY';
+/** `stdin` when the launcher keeps a control pipe on the plugin's stdin (see launcher.ts). */
+export const ENV_CONTROL = 'SKYWAY_PLUGIN_CONTROL';
+export const CONTROL_STDIN = 'stdin';
+/** What the plugin prints on stdout once it uses the key it was handed on stdin. */
+export const KEY_ACK_PREFIX = 'SKYWAY_PLUGIN_KEY_OK';
+/** How long a plugin still accepts its previous key from its callers after a new one. */
+const PREVIOUS_KEY_GRACE_MS = 10_000;
 /** Set by the controller when it launches a plugin for one cloud of one namespace. */
 export const ENV_CLOUD = 'SKYWAY_PLUGIN_CLOUD';
 export const ENV_NAMESPACE = 'SKYWAY_PLUGIN_NAMESPACE';
@@ -71,11 +79,54 @@ function parseConfig(text: string | undefined): Record<string, unknown> {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Accepts only `Bearer <key>`, compared in constant time. */
-export function bearerAuthorizer(key: string): Authorize {
-  const want = digest(`Bearer ${key}`);
-  return (header) =>
-    header !== undefined && timingSafeEqual(digest(header), want) ? undefined : 'missing or wrong plugin key';
+/** Accepts only `Bearer <key>` for one of the keys `keys()` gives, compared in constant time. */
+export function bearerAuthorizer(keys: string | (() => string[])): Authorize {
+  const list = typeof keys === 'string' ? () => [keys] : keys;
+  return (header) => {
+    if (header === undefined) return 'missing or wrong plugin key';
+    const got = digest(header);
+    let ok = false;
+    for (const k of list()) ok = timingSafeEqual(got, digest(`Bearer ${k}`)) || ok;
+    return ok ? undefined : 'missing or wrong plugin key';
+  };
+}
+
+/** The plugin's current key and, for a short while after a rotation, the one before. */
+class KeyRing {
+  private previous?: { key: string; until: number };
+  constructor(public current: string) {}
+  replace(next: string): void {
+    this.previous = { key: this.current, until: Date.now() + PREVIOUS_KEY_GRACE_MS };
+    this.current = next;
+  }
+  accepted(): string[] {
+    const p = this.previous;
+    return p && p.until > Date.now() ? [this.current, p.key] : [this.current];
+  }
+}
+
+/**
+ * Reads the launcher's control pipe: each line `{"key": "...", "seq": n}` replaces the
+ * key (acknowledged with `SKYWAY_PLUGIN_KEY_OK n` on stdout); its end means the
+ * controller is gone, and the plugin ends too.
+ */
+function watchControlPipe(ring: KeyRing, write: (line: string) => void, onEnd: () => void): void {
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    let msg: { key?: unknown; seq?: unknown };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      console.error('plugin: ignored a control line that is not JSON');
+      return;
+    }
+    if (typeof msg.key === 'string' && msg.key && typeof msg.seq === 'number') {
+      ring.replace(msg.key);
+      write(`${KEY_ACK_PREFIX} ${msg.seq}\n`);
+    }
+  });
+  process.stdin.once('end', onEnd);
+  process.stdin.once('close', onEnd);
 }
 
 /**
@@ -100,8 +151,11 @@ export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions =
     if (controllerUrl && !apiKey) {
       throw invalidArgument(`${ENV_API_KEY} is required when ${ENV_CONTROLLER_URL} is set`, ENV_API_KEY);
     }
+    const ring = apiKey ? new KeyRing(apiKey) : undefined;
     const conn =
-      controllerUrl && apiKey ? connectController({ url: controllerUrl, token: apiKey }) : undefined;
+      controllerUrl && ring
+        ? connectController({ url: controllerUrl, token: () => ring.current })
+        : undefined;
     const impl = await factory({
       controller: conn?.client,
       cloud: env[ENV_CLOUD] || undefined,
@@ -113,7 +167,7 @@ export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions =
       routes: pluginRoutes(impl),
       host,
       port,
-      authorize: apiKey ? bearerAuthorizer(apiKey) : undefined,
+      authorize: ring ? bearerAuthorizer(() => ring.accepted()) : undefined,
     });
     let closing: Promise<void> | undefined;
     const close = () => {
@@ -123,15 +177,20 @@ export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions =
       })();
       return closing;
     };
-    if (handleSignals) {
-      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(sig, () => {
-          const force = setTimeout(() => process.exit(0), 3000);
-          force.unref();
-          close().finally(() => process.exit(0));
-        });
-      }
+    const exit = () => {
+      const force = setTimeout(() => process.exit(0), 3000);
+      force.unref();
+      close().finally(() => process.exit(0));
+    };
+    if (handleSignals) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, exit);
+    // Launched by a controller: end with it (its end closes our stdin, even after a SIGKILL).
+    if (handleSignals && env[ENV_CONTROL] === CONTROL_STDIN) {
+      watchControlPipe(ring ?? new KeyRing(''), write, () => {
+        console.error('plugin: the controller closed the control pipe; exiting');
+        exit();
+      });
     }
+    if (handleSignals) console.error(`plugin: serving ${served.url}`);
     write(`${READY_PREFIX} ${served.url}\n`);
     return { url: served.url, close };
   } catch (e) {

@@ -92,6 +92,9 @@ function authInterceptor(authorize: Authorize): Interceptor {
   };
 }
 
+/** A bearer token, or where to read the current one (keys are rotated while a plugin runs). */
+export type Token = string | (() => string);
+
 export interface Connection<C> {
   client: C;
   close(): void;
@@ -99,12 +102,13 @@ export interface Connection<C> {
 
 function grpcClient<S extends typeof CloudPlugin | typeof Controller>(
   service: S,
-  opts: { url: string; token?: string; tls?: TlsFiles; timeoutMs?: number },
+  opts: { url: string; token?: Token; tls?: TlsFiles; timeoutMs?: number },
 ) {
   const nodeOptions = opts.tls?.ca ? { ca: readFileSync(opts.tls.ca) } : undefined;
   const sessionManager = new Http2SessionManager(opts.url, { pingIntervalMs: 10_000 }, nodeOptions);
   const bearer: Interceptor = (next) => (req) => {
-    if (opts.token) req.header.set('authorization', `Bearer ${opts.token}`);
+    const token = typeof opts.token === 'function' ? opts.token() : opts.token;
+    if (token) req.header.set('authorization', `Bearer ${token}`);
     return next(req);
   };
   const transport = createGrpcTransport({
@@ -118,11 +122,11 @@ function grpcClient<S extends typeof CloudPlugin | typeof Controller>(
 }
 
 /** Connects to a plugin served over gRPC. `close()` ends the HTTP/2 session. */
-export const connect = (opts: { url: string; token?: string; tls?: TlsFiles; timeoutMs?: number }) =>
+export const connect = (opts: { url: string; token?: Token; tls?: TlsFiles; timeoutMs?: number }) =>
   grpcClient(CloudPlugin, opts) as Connection<PluginClient>;
 
 /** Connects a plugin to the controller's callback service, authenticated with the plugin's API key. */
-export const connectController = (opts: { url: string; token: string; tls?: TlsFiles }) =>
+export const connectController = (opts: { url: string; token: Token; tls?: TlsFiles }) =>
   grpcClient(Controller, opts) as Connection<ControllerClient>;
 
 /** The same client interface as connect(), calling the implementation in this process. */

@@ -12,6 +12,7 @@ const codes = {
   FAILED_PRECONDITION: Code.FailedPrecondition,
   POOL_EXHAUSTED: Code.FailedPrecondition,
   UNAVAILABLE: Code.Unavailable,
+  PERMISSION_DENIED: Code.PermissionDenied,
 } as const;
 
 export type LabErrorCode = keyof typeof codes;

@@ -1,4 +1,6 @@
 export { APT_LINE, checkHost } from './checks.js';
+export { DEFAULT_COMMAND_USER } from './command-user.js';
+export { type LocalConfigOptions, localOptionsFromConfig } from './config.js';
 export { LabNames, parseUri } from './names.js';
 export { destroyAllLabs, LabNetwork } from './network.js';
 export {

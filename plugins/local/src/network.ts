@@ -31,7 +31,8 @@ import {
   waitFor,
 } from '@skyway/dataplane';
 import { formatCidr, formatIp, parseCidr, parseIp, SerialQueue } from '@skyway/plugin-sdk';
-import { labError } from './errors.js';
+import { asUser, type CommandUser } from './command-user.js';
+import { labError, precondition } from './errors.js';
 import { IF, type LabNames } from './names.js';
 import type { GatewayState, VmState, VpcState } from './state.js';
 
@@ -126,8 +127,11 @@ export class LabNetwork {
     });
   }
 
-  /** A VM: its own netns, one veth into the VPC bridge, default route via the VPC gateway, deny-all firewall. */
-  async createVm(vm: VmState, vpc: VpcState): Promise<number | undefined> {
+  /**
+   * A VM: its own netns, one veth into the VPC bridge, default route via the VPC gateway, deny-all firewall;
+   * its command (if any) runs there as `user`.
+   */
+  async createVm(vm: VmState, vpc: VpcState, user?: CommandUser): Promise<number | undefined> {
     const net = parseCidr(vpc.addressSpace, 'address_space', { allowHostBits: true });
     await this.netns.create(vm.netns);
     // deny-all first, before the VM has a link
@@ -138,9 +142,13 @@ export class LabNetwork {
     await this.links.addAddress(vm.netns, IF.eth, `${vm.ip}/${net.prefix}`);
     await this.links.replaceRoute(vm.netns, 'default', { via: vpc.gatewayIp, dev: IF.eth });
     if (!vm.command) return undefined;
+    if (!user) throw precondition('this lab cloud does not run VM commands');
     const dir = `${RUN_DIR}/${vm.netns}`;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    return this.runner.spawnDetached('sh', ['-c', vm.command], {
+    // The VM is a machine of its own: its unprivileged user may bind any port of it (web servers on 80).
+    await this.runner.run('sysctl', ['-qw', 'net.ipv4.ip_unprivileged_port_start=0'], { netns: vm.netns });
+    const [cmd, args] = asUser(user, vm.command);
+    return this.runner.spawnDetached(cmd, args, {
       netns: vm.netns,
       logFile: `${dir}/command.log`,
     });

@@ -14,6 +14,8 @@ import {
   type PluginClient,
 } from '@skyway/plugin-sdk';
 import { Direction, type PermitListRuleSchema } from '@skyway/proto/plugin';
+import { lookupCommandUser } from './command-user.js';
+import { localOptionsFromConfig } from './config.js';
 import { CAPABILITIES, createLocalPlugin, DESCRIPTOR_FILE, VERSION } from './plugin.js';
 
 const stateDir = `/tmp/skyway-unit-${process.pid}`;
@@ -47,6 +49,7 @@ beforeEach(async () => {
       stateDir,
       runner: fake,
       internet,
+      allowCommands: true,
     }),
   );
 });
@@ -97,8 +100,25 @@ test('CreateResource builds VPC and VM namespaces, deny-all first, then the link
   assert.match(fake.calls[nft]!.opts.input!, /policy drop/);
   assert.ok(at(`ip netns exec ${vmNs} ip route replace default via 10.0.0.1 dev skyeth0`) >= 0);
   const spawned = fake.calls.find((c) => c.detached)!;
-  assert.deepEqual([spawned.cmd, ...spawned.args], ['sh', '-c', 'sleep 100']);
+  // As nobody (65534 on Debian), without groups or capabilities, inside the VM's namespace.
+  assert.deepEqual(
+    [spawned.cmd, ...spawned.args],
+    [
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+      'sh',
+      '-c',
+      'sleep 100',
+    ],
+  );
   assert.equal(spawned.opts.netns, vmNs);
+  assert.ok(at(`ip netns exec ${vmNs} sysctl -qw net.ipv4.ip_unprivileged_port_start=0`) >= 0);
   // a second VM in the same region reuses the VPC
   const b = await client.createResource({ deployment, name: 'vm-b', description: desc({ region: 'r1' }) });
   assert.equal(b.ip, '10.0.0.3');
@@ -106,6 +126,45 @@ test('CreateResource builds VPC and VM namespaces, deny-all first, then the link
   assert.deepEqual(
     used.addressSpaceMappings.map((m) => [m.cloud, m.namespace, m.deployment, m.addressSpaces]),
     [['labunit', 'default', 'lab', ['10.0.0.0/16']]],
+  );
+});
+
+test('a lab cloud whose config does not allow commands refuses a VM with one, naming the field', async () => {
+  const strict = inProcess(
+    createLocalPlugin({
+      cloud: 'labunit',
+      controller: inProcessController(createFakeController()),
+      stateDir,
+      runner: fake,
+      internet,
+    }),
+  );
+  const e = await codeOf(
+    strict.createResource({ deployment, name: 'vm-x', description: desc({ command: 'id' }) }),
+  );
+  assert.equal(e?.code, Code.PermissionDenied);
+  assert.equal(e?.metadata.get('skyway-error-field'), 'description.command');
+  assert.match(e!.rawMessage, /allow_commands: true/);
+  assert.equal(fake.calls.length, 0, 'nothing was run');
+  // Without a command, it makes the VM.
+  await strict.createResource({ deployment, name: 'vm-y', description: desc({}) });
+  assert.equal(
+    fake.calls.some((c) => c.detached),
+    false,
+  );
+});
+
+test('VM commands run as the configured user, never root', () => {
+  assert.deepEqual(lookupCommandUser('nobody'), { name: 'nobody', uid: 65534, gid: 65534 });
+  assert.throws(() => lookupCommandUser('root'), /is root/);
+  assert.throws(() => lookupCommandUser('sky-no-such-user'), /is not a user of this host/);
+  assert.deepEqual(localOptionsFromConfig({ allow_commands: true, command_user: 'daemon' }), {
+    allowCommands: true,
+    commandUser: 'daemon',
+  });
+  assert.throws(
+    () => localOptionsFromConfig({ allow_commands: 'yes' }),
+    /config.allow_commands must be true or false/,
   );
 });
 
@@ -342,6 +401,23 @@ test('CreateVpnGateway: public address on the internet, peering address on the h
   );
   assert.equal(badKey?.code, Code.InvalidArgument);
   assert.ok(!badKey!.rawMessage.includes('a"b'), 'the key is not echoed');
+  const before = fake.lines.length;
+  const outside = await codeOf(
+    client.createVpnConnections({
+      deployment,
+      cloud: 'lab-west',
+      asn: 65020,
+      gatewayIpAddresses: ['52.2.144.13'],
+      bgpIpAddresses: ['169.254.21.2'],
+      sharedKey: 'k1',
+    }),
+  );
+  assert.equal(outside?.code, Code.InvalidArgument);
+  assert.match(
+    outside!.rawMessage,
+    /gateway_ip_addresses\[0\] 52\.2\.144\.13 is outside the lab's simulated internet/,
+  );
+  assert.equal(fake.lines.length, before, 'nothing ran: no strongSwan, no tunnel');
 });
 
 test('ListResources reports state from the kernel; DeleteResource is idempotent', async () => {

@@ -23,6 +23,7 @@ import {
   ResourceSchema,
 } from '@skyway/proto/plugin';
 import { checkHost } from './checks.js';
+import { type CommandUser, DEFAULT_COMMAND_USER, lookupCommandUser } from './command-user.js';
 import { invalid, labError, notFound, precondition } from './errors.js';
 import { checkComponent, DEFAULT_INTERNET, LabNames, parseUri } from './names.js';
 import { LabNetwork, serial } from './network.js';
@@ -35,6 +36,7 @@ export const DESCRIPTOR_FILE = fileURLToPath(new URL('../plugin.yaml', import.me
 export const CAPABILITIES = ['permit-lists', 'peering', 'vpn', 'bgp', 'commands'];
 export const DEFAULT_REGION = 'r1';
 const VPC_PREFIX_LENGTH = 16;
+const LAB_INTERNET = parseCidr('198.18.0.0/15');
 /** Address spaces come from the controller or the state file: align them rather than refuse. */
 const HOST_BITS = { allowHostBits: true };
 /** Checks an IPv4 address and returns it unchanged. */
@@ -52,6 +54,10 @@ export interface LocalPluginOptions {
   runner?: CommandRunner;
   /** The internet namespace shared by the clouds of one lab world (default "sky.inet"). */
   internet?: string;
+  /** Run VMs' `description.command` (config `allow_commands`; default false: a create with one is refused). */
+  allowCommands?: boolean;
+  /** The unprivileged user those commands run as (config `command_user`, default nobody). */
+  commandUser?: string;
 }
 
 export type LocalPlugin = CloudPluginImpl & {
@@ -88,6 +94,11 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
   const stateFile = new StateFile(stateDir);
   const net = new LabNetwork(runner, names, internet);
   const ctl = opts.controller;
+  let user: CommandUser | undefined;
+  const commandUser = () => {
+    user ??= lookupCommandUser(opts.commandUser ?? DEFAULT_COMMAND_USER);
+    return user;
+  };
 
   /** Mutations of this cloud run one at a time. */
   const locked = <T>(fn: (s: LabState) => Promise<T>) =>
@@ -203,11 +214,19 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
       checkComponent(region, 'description.region');
       if (desc.command !== undefined && typeof desc.command !== 'string') {
         throw invalid(
-          'description.command must be a string (run with sh -c inside the VM)',
+          'description.command must be a string (run with sh -c inside the VM, as an unprivileged user)',
           'description.command',
         );
       }
       const command = desc.command as string | undefined;
+      if (command !== undefined && !opts.allowCommands) {
+        throw labError(
+          'PERMISSION_DENIED',
+          `description.command: cloud "${cloud}" does not run VM commands (its config must set allow_commands: true)`,
+          'description.command',
+        );
+      }
+      const user = command === undefined ? undefined : commandUser();
       return locked(async (s) => {
         const key = vmKey(dep.namespace, region, name);
         const existing = s.vms[key];
@@ -237,7 +256,7 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         s.vms[key] = vm;
         await stateFile.save(s);
         try {
-          vm.pid = await net.createVm(vm, vpc);
+          vm.pid = await net.createVm(vm, vpc, user);
         } catch (e) {
           await net.deleteVm(vm).catch(() => {});
           delete s.vms[key];
@@ -247,6 +266,23 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         await stateFile.save(s);
         return { name, uri: vm.uri, ip: vm.ip };
       });
+    },
+
+    async attachResource(req) {
+      // An existing lab VM, named by its lab:// URI or its namespace (sky.<cloud>.v.<ns>.<region>.<name>).
+      const namespace = req.namespace || req.deployment?.namespace || 'default';
+      const s = await stateFile.load();
+      const id = req.resource;
+      const vm = id.startsWith('lab://') ? lookupVm(s, id) : Object.values(s.vms).find((v) => v.netns === id);
+      if (!vm) throw notFound(`no lab VM "${id}" in cloud "${cloud}"`);
+      if (vm.namespace !== namespace) {
+        throw notFound(`lab VM "${id}" belongs to namespace "${vm.namespace}", not "${namespace}"`);
+      }
+      if (req.deployment?.id && vm.deployment !== req.deployment.id) {
+        throw notFound(`lab VM "${id}" is in deployment "${vm.deployment}", not "${req.deployment.id}"`);
+      }
+      if (!(await net.netns.exists(vm.netns))) throw notFound(`lab VM "${id}" has no namespace any more`);
+      return { name: vm.name, uri: vm.uri, ip: vm.ip };
     },
 
     async deleteResource(req) {
@@ -428,6 +464,15 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         throw invalid('gateway_ip_addresses is empty', 'gateway_ip_addresses');
       if (req.bgpIpAddresses.length === 0) throw invalid('bgp_ip_addresses is empty', 'bgp_ip_addresses');
       const gws = req.gatewayIpAddresses.map((ip, i) => checkIp(ip, `gateway_ip_addresses[${i}]`));
+      // The lab's tunnels only ever dial its simulated internet: never an address another cloud (or moto) handed out.
+      gws.forEach((ip, i) => {
+        if (!cidrsOverlap(parseCidr(`${ip}/32`), LAB_INTERNET)) {
+          throw invalid(
+            `gateway_ip_addresses[${i}] ${ip} is outside the lab's simulated internet (198.18.0.0/15); the lab dials nothing else`,
+            `gateway_ip_addresses[${i}]`,
+          );
+        }
+      });
       const bgps = req.bgpIpAddresses.map((ip, i) =>
         checkIp(ip.replace(/\/\d+$/, ''), `bgp_ip_addresses[${i}]`),
       );

@@ -109,7 +109,12 @@ export function registerDemo(program: Command): void {
         config,
         inProcessPlugins: {
           local: ({ cloud, controller }) => {
-            const p = createLocalPlugin({ cloud, controller, stateDir: join(home, 'lab', cloud) });
+            const p = createLocalPlugin({
+              cloud,
+              controller,
+              stateDir: join(home, 'lab', cloud),
+              allowCommands: true,
+            });
             plugins.push(p);
             return p;
           },
@@ -122,7 +127,7 @@ export function registerDemo(program: Command): void {
       const server = `exec ${process.execPath} -e "require('http').createServer((q,s)=>s.end('hello from '+require('os').hostname())).listen(80)"`;
       const all: Vm[] = [];
       for (const vm of vms) {
-        const r = await api.post<{ ip: string }>(`/namespaces/default/clouds/${vm.cloud}/resources`, {
+        const r = await api.post<{ ip: string }>(`/api/v1/namespaces/default/clouds/${vm.cloud}/resources`, {
           name: vm.name,
           description: JSON.stringify({ region: vm.region, command: server }),
         });
@@ -140,8 +145,8 @@ export function registerDemo(program: Command): void {
         4,
         'applying tag rules: web = {web-1, web-2}, app = {app-1, app-2}; web takes HTTP from app; db-1 from app-1',
       );
-      await api.put('/tags/web', { child_tags: ['default.lab-east.web-1', 'default.lab-west.web-2'] });
-      await api.put('/tags/app', { child_tags: ['default.lab-east.app-1', 'default.lab-west.app-2'] });
+      await api.put('/api/v1/tags/web', { child_tags: ['default.lab-east.web-1', 'default.lab-west.web-2'] });
+      await api.put('/api/v1/tags/app', { child_tags: ['default.lab-east.app-1', 'default.lab-west.app-2'] });
       const http = (name: string, direction: string, tags: string[]) => ({
         name,
         direction,
@@ -150,14 +155,14 @@ export function registerDemo(program: Command): void {
         tags,
       });
       const t0 = performance.now();
-      await api.post('/tags/web/rules', [http('http-from-app', 'INBOUND', ['app'])]);
-      await api.post('/tags/app/rules', [http('http-to-web', 'OUTBOUND', ['web'])]);
+      await api.post('/api/v1/tags/web/rules', [http('http-from-app', 'INBOUND', ['app'])]);
+      await api.post('/api/v1/tags/app/rules', [http('http-to-web', 'OUTBOUND', ['web'])]);
       await api.post(
-        '/namespaces/default/clouds/lab-east/resources/db-1/rules',
+        '/api/v1/namespaces/default/clouds/lab-east/resources/db-1/rules',
         http('http-from-app-1', 'INBOUND', ['default.lab-east.app-1']),
       );
       await api.post(
-        '/namespaces/default/clouds/lab-east/resources/app-1/rules',
+        '/api/v1/namespaces/default/clouds/lab-east/resources/app-1/rules',
         http('http-to-db', 'OUTBOUND', ['default.lab-east.db-1']),
       );
       console.log(

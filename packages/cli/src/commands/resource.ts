@@ -22,7 +22,7 @@ export function registerResource(program: Command): void {
     const description =
       o.description ?? JSON.stringify({ region: o.region, ...(o.run ? { command: o.run } : {}) });
     const r = await clientOf(cmd).post<Record<string, string>>(
-      `/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources`,
+      `/api/v1/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources`,
       { name, description },
     );
     emit(globals(cmd).json, r, () => printTable([r], ['name', 'ip', 'tag', 'uri']));
@@ -50,7 +50,7 @@ export function registerResource(program: Command): void {
     'skyway resource delete vm-a --cloud lab-east',
   ).action(async (name: string, o, cmd: Command) => {
     await clientOf(cmd).delete(
-      `/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources/${enc(name)}`,
+      `/api/v1/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources/${enc(name)}`,
     );
     emit(globals(cmd).json, { deleted: name }, () =>
       console.log(`deleted ${o.namespace}/${o.cloud}/${name}`),

@@ -16,7 +16,7 @@ const parsePort = (v: string) => {
 };
 
 const resourcePath = (o: { namespace: string; cloud: string }, resource: string) =>
-  `/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources/${enc(resource)}`;
+  `/api/v1/namespaces/${enc(o.namespace)}/clouds/${enc(o.cloud)}/resources/${enc(resource)}`;
 
 const printRules = (rules: Array<Record<string, unknown>>) =>
   printTable(rules, ['name', 'direction', 'protocol', 'src_port', 'dst_port', 'tags', 'targets']);

@@ -16,7 +16,7 @@ export function registerTag(program: Command): void {
   );
   example(tag.command('list').description('list tags'), 'skyway tag list').action(
     async (_o, cmd: Command) => {
-      const r = await clientOf(cmd).get<{ tags: TagView[] }>('/tags');
+      const r = await clientOf(cmd).get<{ tags: TagView[] }>('/api/v1/tags');
       emit(globals(cmd).json, r, () =>
         printTable(r.tags.map((t) => ({ tag: t.tag_name, ip: t.ip, members: t.child_tags }))),
       );
@@ -24,7 +24,7 @@ export function registerTag(program: Command): void {
   );
   example(tag.command('get <tag>').description('show a tag'), 'skyway tag get web').action(
     async (name: string, _o, cmd: Command) => {
-      const t = await clientOf(cmd).get<TagView>(`/tags/${enc(name)}`);
+      const t = await clientOf(cmd).get<TagView>(`/api/v1/tags/${enc(name)}`);
       emit(globals(cmd).json, t, () =>
         printTable([{ tag: t.tag_name, uri: t.uri, ip: t.ip, members: t.child_tags }]),
       );
@@ -41,8 +41,8 @@ export function registerTag(program: Command): void {
     const c = clientOf(cmd);
     const body = { child_tags: members };
     const t = o.add
-      ? await c.post<TagView>(`/tags/${enc(name)}/applyMembers`, body)
-      : await c.put<TagView>(`/tags/${enc(name)}`, body);
+      ? await c.post<TagView>(`/api/v1/tags/${enc(name)}/applyMembers`, body)
+      : await c.put<TagView>(`/api/v1/tags/${enc(name)}`, body);
     emit(globals(cmd).json, t, () => printTable([{ tag: t.tag_name, members: t.child_tags }]));
   });
   example(
@@ -51,8 +51,8 @@ export function registerTag(program: Command): void {
     'skyway tag delete web default.lab-east.web-1',
   ).action(async (name: string, member: string | undefined, _o, cmd: Command) => {
     const c = clientOf(cmd);
-    if (member) await c.delete(`/tags/${enc(name)}/members/${enc(member)}`);
-    else await c.delete(`/tags/${enc(name)}`);
+    if (member) await c.delete(`/api/v1/tags/${enc(name)}/members/${enc(member)}`);
+    else await c.delete(`/api/v1/tags/${enc(name)}`);
     emit(globals(cmd).json, { deleted: member ?? name }, () =>
       console.log(`deleted ${member ? `${member} from ` : ''}${name}`),
     );
@@ -62,7 +62,7 @@ export function registerTag(program: Command): void {
     'skyway tag resolve web',
   ).action(async (name: string, _o, cmd: Command) => {
     const r = await clientOf(cmd).post<{ ips: string[]; leaves: TagView[] }>(
-      `/tags/${enc(name)}/resolveMembers`,
+      `/api/v1/tags/${enc(name)}/resolveMembers`,
     );
     emit(globals(cmd).json, r, () => printTable(r.ips.map((ip) => ({ address: ip }))));
   });

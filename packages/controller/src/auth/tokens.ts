@@ -25,8 +25,14 @@ export const roles: readonly Role[] = ['viewer', 'operator', 'admin'];
 export type TokenScope =
   | { kind: 'api'; role: Role; namespaces: string[] /* ['*'] = all */ }
   | { kind: 'service'; agent: string; serviceType: string; serviceName: string }
-  | { kind: 'plugin'; plugin: string }
+  | { kind: 'plugin'; plugin: string; bindings: PluginKeyBinding[] }
   | { kind: 'join'; agent: string };
+
+/** A (namespace, cloud) a plugin process serves: all its key may act for. */
+export interface PluginKeyBinding {
+  namespace: string;
+  cloud: string;
+}
 
 export interface TokenClaims {
   id: string;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Harness, startHarness } from '../testing/harness.js';
 
-const base = '/namespaces/default/clouds/east/resources';
+const base = '/api/v1/namespaces/default/clouds/east/resources';
 const vm = (name: string) => ({ name, description: JSON.stringify({ region: 'r1' }) });
 const web = { name: 'web-in', direction: 'INBOUND', src_port: -1, dst_port: 80, protocol: 6, tags: ['web'] };
 
@@ -15,7 +15,7 @@ describe('REST API', () => {
 
   test('ping needs no token; everything else does', async () => {
     assert.equal((await h.app.inject({ url: '/ping' })).statusCode, 200);
-    const res = await h.app.inject({ url: '/tags' });
+    const res = await h.app.inject({ url: '/api/v1/tags' });
     assert.equal(res.statusCode, 401);
     assert.equal(JSON.parse(res.body).error.code, 'UNAUTHENTICATED');
   });
@@ -27,7 +27,7 @@ describe('REST API', () => {
     const b = await h.call('PUT', `${base}/vm-b`, vm('vm-b'));
     assert.equal(b.status, 201);
     assert.equal(
-      (await h.call('POST', '/tags/web/applyMembers', { child_tags: ['default.east.vm-b'] })).status,
+      (await h.call('POST', '/api/v1/tags/web/applyMembers', { child_tags: ['default.east.vm-b'] })).status,
       200,
     );
     const added = await h.call('POST', `${base}/vm-a/rules`, { ...web, targets: ['6.6.6.6/32'] });
@@ -40,16 +40,16 @@ describe('REST API', () => {
 
   test('changing a tag re-resolves the rules that reference it', async () => {
     const c = await h.call('POST', base, vm('vm-c'));
-    await h.call('POST', '/tags/web/applyMembers', { child_tags: ['default.east.vm-c'] });
+    await h.call('POST', '/api/v1/tags/web/applyMembers', { child_tags: ['default.east.vm-c'] });
     const got = await h.call('GET', `${base}/vm-a/rules`);
     assert.equal(got.json.rules[0].targets.length, 2);
     assert.ok(got.json.rules[0].targets.includes(`${c.json.ip}/32`));
-    await h.call('DELETE', '/tags/web/members/default.east.vm-c');
+    await h.call('DELETE', '/api/v1/tags/web/members/default.east.vm-c');
     assert.equal((await h.call('GET', `${base}/vm-a/rules`)).json.rules[0].targets.length, 1);
   });
 
   test('a rule whose tag spans clouds connects them once', async () => {
-    const w = await h.call('POST', '/namespaces/default/clouds/west/resources', vm('vm-w'));
+    const w = await h.call('POST', '/api/v1/namespaces/default/clouds/west/resources', vm('vm-w'));
     assert.equal(w.status, 201);
     await h.call('POST', `${base}/vm-a/rules`, { ...web, name: 'west-in', tags: ['default.west.vm-w'] });
     await h.call('POST', `${base}/vm-b/rules`, { ...web, name: 'west-in', tags: ['default.west.vm-w'] });
@@ -85,8 +85,8 @@ describe('REST API', () => {
         'INVALID_ARGUMENT',
         'rules[1].name',
       ],
-      ['POST', '/namespaces/default/clouds/nowhere/resources', vm('x'), 404, 'UNKNOWN_CLOUD'],
-      ['POST', '/namespaces/nope/clouds/east/resources', vm('x'), 404, 'UNKNOWN_NAMESPACE'],
+      ['POST', '/api/v1/namespaces/default/clouds/nowhere/resources', vm('x'), 404, 'UNKNOWN_CLOUD'],
+      ['POST', '/api/v1/namespaces/nope/clouds/east/resources', vm('x'), 404, 'UNKNOWN_NAMESPACE'],
       [
         'POST',
         base,
@@ -97,9 +97,9 @@ describe('REST API', () => {
       ],
       ['POST', base, { name: 'x', description: 'not json' }, 400, 'INVALID_ARGUMENT', 'description'],
       ['POST', base, vm('vm-a'), 409, 'ALREADY_EXISTS'],
-      ['POST', '/tags/loop1/applyMembers', { child_tags: ['loop1'] }, 400, 'TAG_CYCLE'],
-      ['POST', '/tags/web/applyMembers', { child_tags: ['web2'] }, 404, 'NOT_FOUND'],
-      ['POST', '/tags/web/applyMembers', { child_tags: ['300.1.1.1'] }, 400, 'INVALID_CIDR'],
+      ['POST', '/api/v1/tags/loop1/applyMembers', { child_tags: ['loop1'] }, 400, 'TAG_CYCLE'],
+      ['POST', '/api/v1/tags/web/applyMembers', { child_tags: ['web2'] }, 404, 'NOT_FOUND'],
+      ['POST', '/api/v1/tags/web/applyMembers', { child_tags: ['300.1.1.1'] }, 400, 'INVALID_CIDR'],
       [
         'POST',
         '/api/v1/tokens',
@@ -108,7 +108,7 @@ describe('REST API', () => {
         'INVALID_ARGUMENT',
         'role',
       ],
-      ['GET', '/tags/missing', undefined, 404, 'NOT_FOUND'],
+      ['GET', '/api/v1/tags/missing', undefined, 404, 'NOT_FOUND'],
     ];
     const before = await h.call('GET', `${base}/vm-a/rules`);
     for (const [method, url, body, status, code, field] of cases) {
@@ -123,9 +123,9 @@ describe('REST API', () => {
   });
 
   test('a cycle through existing tags is refused', async () => {
-    await h.call('PUT', '/tags/ta', { child_tags: ['10.1.0.0/16'] });
-    await h.call('PUT', '/tags/tb', { child_tags: ['ta'] });
-    const res = await h.call('PUT', '/tags/ta', { child_tags: ['tb'] });
+    await h.call('PUT', '/api/v1/tags/ta', { child_tags: ['10.1.0.0/16'] });
+    await h.call('PUT', '/api/v1/tags/tb', { child_tags: ['ta'] });
+    const res = await h.call('PUT', '/api/v1/tags/ta', { child_tags: ['tb'] });
     assert.equal(res.status, 400);
     assert.equal(res.json.error.code, 'TAG_CYCLE');
     assert.match(res.json.error.message, /ta/);
@@ -162,7 +162,7 @@ describe('REST API', () => {
       ttlMs: 1000,
       issuedAt: Date.now() - 60_000,
     });
-    const exp = await h.call('GET', '/tags', undefined, expired);
+    const exp = await h.call('GET', '/api/v1/tags', undefined, expired);
     assert.equal(exp.status, 401);
     assert.match(exp.json.error.message, /expired/);
     const { token: future } = await h.tokens.issue({
@@ -171,7 +171,7 @@ describe('REST API', () => {
       ttlMs: 3_600_000,
       issuedAt: Date.now() + 10 * 60_000,
     });
-    const fut = await h.call('GET', '/tags', undefined, future);
+    const fut = await h.call('GET', '/api/v1/tags', undefined, future);
     assert.equal(fut.json.error.code, 'CLOCK_SKEW');
     assert.match(fut.json.error.message, /5 minutes/);
   });
@@ -179,8 +179,11 @@ describe('REST API', () => {
   test('deleting a resource removes its rules, leaf tag and memberships', async () => {
     const res = await h.call('DELETE', `${base}/vm-b`);
     assert.equal(res.status, 200);
-    assert.equal((await h.call('GET', '/tags/default.east.vm-b')).status, 404);
-    assert.equal((await h.call('GET', '/tags/web')).json.child_tags.includes('default.east.vm-b'), false);
+    assert.equal((await h.call('GET', '/api/v1/tags/default.east.vm-b')).status, 404);
+    assert.equal(
+      (await h.call('GET', '/api/v1/tags/web')).json.child_tags.includes('default.east.vm-b'),
+      false,
+    );
     assert.equal((await h.call('GET', `${base}/vm-b/rules`)).status, 404);
     const a = await h.call('GET', `${base}/vm-a/rules`);
     assert.deepEqual(a.json.rules.find((r: { name: string }) => r.name === 'web-in').targets, []);

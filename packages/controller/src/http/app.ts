@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
+import { sccRoutes } from '../overlay/routes.js';
+import type { OverlayService } from '../overlay/service.js';
 import { installAccess, publicRoute } from './access.js';
 import type { Services } from './context.js';
 import { handleError } from './errors.js';
@@ -19,6 +21,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Extra API areas (e.g. the agent tunnel's control API), registered under /api/v1. */
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** The overlay service: its SCC-compatible API is served under /scc/v1. */
+  overlays?: OverlayService;
 }
 
 /** Log redaction: secrets never reach the log. */
@@ -59,13 +63,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { config: publicRoute, schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   const services = opts.services;
-  // Paraglider-compatible paths at the root, and the same under /api/v1.
-  for (const prefix of ['', '/api/v1']) {
-    await app.register(resourceRoutes, { prefix, services });
-    await app.register(tagRoutes, { prefix, services });
-    await app.register(namespaceRoutes, { prefix, services });
-  }
+  // Paraglider's wire format is served by http/paraglider on a listener of its own.
+  await app.register(resourceRoutes, { prefix: '/api/v1', services });
+  await app.register(tagRoutes, { prefix: '/api/v1', services });
+  await app.register(namespaceRoutes, { prefix: '/api/v1', services });
   await app.register(nativeRoutes, { prefix: '/api/v1', services });
   for (const extra of opts.extraRoutes ?? []) await app.register(extra, { prefix: '/api/v1' });
+  if (opts.overlays) await app.register(sccRoutes, { prefix: '/scc/v1', overlays: opts.overlays });
   return app;
 }

@@ -3,14 +3,8 @@
 // $SKYWAY_HOME/admin.token (mode 0600).
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { invalidArgument, notFound } from '@skyway/core';
-import {
-  parseDuration,
-  type RevocationList,
-  type Role,
-  roles,
-  type TokenScope,
-  type TokenService,
-} from '../auth/tokens.js';
+import type { Revocations } from '../auth/revocations.js';
+import { parseDuration, type Role, roles, type TokenScope, type TokenService } from '../auth/tokens.js';
 import type { Store, TokenRow } from '../store/store.js';
 import type { EventBus } from './events.js';
 
@@ -22,34 +16,12 @@ export interface IssuedToken {
   expires_at: string;
 }
 
-/**
- * Revocation backed by the store, with the revoked ids kept in memory so the
- * check on every request costs no query. `revoke` goes through AccessService,
- * which updates both.
- */
-export class StoreRevocations implements RevocationList {
-  private readonly revoked = new Set<string>();
-  constructor(private readonly store: Store) {}
-  async load(): Promise<this> {
-    for (const t of await this.store.listTokens()) if (t.revokedAt) this.revoked.add(t.id);
-    return this;
-  }
-  async isRevoked(id: string) {
-    return this.revoked.has(id);
-  }
-  async revoke(id: string): Promise<boolean> {
-    const found = await this.store.revokeToken(id);
-    if (found) this.revoked.add(id);
-    return found;
-  }
-}
-
 export class AccessService {
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly events: EventBus,
-    private readonly revocations: StoreRevocations,
+    private readonly revocations: Revocations,
   ) {}
 
   async create(opts: {
@@ -88,7 +60,8 @@ export class AccessService {
   }
 
   async revoke(id: string): Promise<void> {
-    if (!(await this.revocations.revoke(id))) throw notFound(`no token with id "${id}"`);
+    // The one revocation list: any credential kind, wherever it was issued.
+    if (!(await this.revocations.revoke(id))) throw notFound(`no credential with id "${id}"`);
     await this.events.publish('token.revoked', id);
   }
 

@@ -6,7 +6,7 @@ import { inProcess } from '@skyway/plugin-sdk';
 import { Direction } from '@skyway/proto/plugin';
 import { type Harness, startHarness } from '../testing/harness.js';
 
-const vm = '/namespaces/default/clouds/east/resources';
+const vm = '/api/v1/namespaces/default/clouds/east/resources';
 
 describe('poller', () => {
   let h: Harness;

@@ -105,7 +105,7 @@ export class ResourceService {
   ): Promise<ResourceRow & { tag: string }> {
     const binding = this.plugins.get(namespace, cloud);
     const body = parseDescription(description);
-    if (await this.store.getResource(namespace, cloud, name)) {
+    if (await this.store.resources.get(namespace, cloud, name)) {
       throw alreadyExists(`resource "${name}" already exists in ${namespace}/${cloud}`);
     }
     const created = await this.plugins.call(binding, 'could not create the resource', (c) =>
@@ -113,7 +113,7 @@ export class ResourceService {
     );
     const tag = leafTagName(namespace, cloud, name);
     await this.store.transaction(async (tx) => {
-      await tx.insertResource({ namespace, cloud, name, uri: created.uri, ip: created.ip });
+      await tx.resources.insert({ namespace, cloud, name, uri: created.uri, ip: created.ip });
       await this.tags.putLeaf(tx, { name: tag, uri: created.uri, ip: created.ip, members: [] });
       await this.events.publish('resource.created', tag, { uri: created.uri, ip: created.ip }, tx);
     });
@@ -121,15 +121,52 @@ export class ResourceService {
     return { ...row, tag };
   }
 
+  /**
+   * Brings a resource that already exists in the cloud under the controller
+   * (the plugin's AttachResource): recorded with its leaf tag like a created one.
+   * Attaching the same resource again answers the same.
+   */
+  async attach(namespace: string, cloud: string, id: string): Promise<ResourceRow & { tag: string }> {
+    if (typeof id !== 'string' || !id)
+      throw invalidArgument("id (the cloud's id of the resource) is required", 'id');
+    const binding = this.plugins.get(namespace, cloud);
+    const found = await this.plugins.call(binding, 'could not attach the resource', (c) =>
+      c.attachResource({ namespace, resource: id, deployment: { id: binding.deployment, namespace } }),
+    );
+    validateResourceName(found.name, 'name');
+    const tag = leafTagName(namespace, cloud, found.name);
+    return this.whileChanging(namespace, cloud, found.name, async () => {
+      const existing = await this.store.resources.get(namespace, cloud, found.name);
+      if (existing && existing.uri !== found.uri) {
+        throw alreadyExists(
+          `resource "${found.name}" already exists in ${namespace}/${cloud} (${existing.uri})`,
+        );
+      }
+      if (!existing) {
+        await this.store.transaction(async (tx) => {
+          await tx.resources.insert({ namespace, cloud, name: found.name, uri: found.uri, ip: found.ip });
+          await this.tags.putLeaf(tx, { name: tag, uri: found.uri, ip: found.ip, members: [] });
+          await this.events.publish(
+            'resource.created',
+            tag,
+            { uri: found.uri, ip: found.ip, attached: true },
+            tx,
+          );
+        });
+      }
+      return { ...(await this.require(namespace, cloud, found.name)), tag };
+    });
+  }
+
   async require(namespace: string, cloud: string, name: string): Promise<ResourceRow> {
     this.plugins.get(namespace, cloud);
-    const row = await this.store.getResource(namespace, cloud, name);
+    const row = await this.store.resources.get(namespace, cloud, name);
     if (!row) throw notFound(`resource "${name}" does not exist in ${namespace}/${cloud}`);
     return row;
   }
 
   list(filter: { namespace?: string; cloud?: string } = {}): Promise<ResourceRow[]> {
-    return this.store.listResources(filter);
+    return this.store.resources.list(filter);
   }
 
   delete(namespace: string, cloud: string, name: string): Promise<void> {
@@ -144,7 +181,7 @@ export class ResourceService {
     );
     const tag = leafTagName(namespace, cloud, name);
     await this.store.transaction(async (tx) => {
-      await tx.deleteResource(namespace, cloud, name);
+      await tx.resources.delete(namespace, cloud, name);
       await this.events.publish('resource.deleted', tag, { uri: row.uri }, tx);
     });
     // Removing the leaf tag takes it out of every parent and re-applies their subscribers.

@@ -13,6 +13,7 @@ import {
   invalidArgument,
   isIpOrCidr,
   notFound,
+  parseCidr,
   type Resolution,
   resolveTag,
   SkywayError,
@@ -130,6 +131,65 @@ export class TagService {
         'tag.updated',
         name,
         { members: next, namespace: owner ?? null, shared_with: sharedWith ?? [] },
+        tx,
+      );
+    });
+    this.tags.set(name, tag);
+    await this.onChange(this.affectedBy([name]));
+    return tag;
+  }
+
+  /**
+   * Creates or replaces a leaf tag that stands for an address and/or a URI
+   * (Paraglider's `tag set --ip/--uri`). A new tag belongs to `namespace`
+   * (null: global); an existing one keeps its owner. A resource's own leaf tag
+   * and a tag with members are refused.
+   */
+  async setLeaf(
+    name: string,
+    leaf: { uri?: string; ip?: string },
+    opts: { namespace?: string | null } = {},
+  ): Promise<Tag> {
+    validateTagName(name, 'tag');
+    if (!leaf.uri && !leaf.ip) throw invalidArgument('a leaf tag needs an ip or a uri', 'ip');
+    if (leaf.ip) parseCidr(leaf.ip, 'ip');
+    const existing = this.tags.get(name);
+    if (existing && existing.members.length > 0) {
+      throw invalidArgument(`tag "${name}" has members; a tag has members or an ip/uri, not both`, 'tag');
+    }
+    const owner = existing ? existing.namespace : (opts.namespace ?? undefined);
+    if (opts.namespace !== undefined && existing && (opts.namespace ?? undefined) !== owner) {
+      throw invalidArgument(
+        `tag "${name}" belongs to ${owner ? `namespace "${owner}"` : 'no namespace (global)'}; its owner cannot change`,
+        'namespace',
+      );
+    }
+    const parts = name.split('.');
+    const [ns, cloud, resource] = parts;
+    if (parts.length === 3 && (await this.store.resources.get(ns!, cloud!, resource!))) {
+      throw invalidArgument(`tag "${name}" is the leaf tag of a resource and follows the resource`, 'tag');
+    }
+    if (owner !== undefined) validateNamespaceName(owner, 'namespace');
+    if (!existing && owner !== undefined && parts.length === 3 && ns !== owner) {
+      throw invalidArgument(
+        `tag "${name}" is named like a leaf tag of namespace "${ns}"; a tag of "${owner}" cannot take that name`,
+        'tag',
+      );
+    }
+    const tag: Tag = {
+      name,
+      members: [],
+      ...(leaf.uri ? { uri: leaf.uri } : {}),
+      ...(leaf.ip ? { ip: leaf.ip } : {}),
+      ...(owner === undefined ? {} : { namespace: owner }),
+      ...(existing?.sharedWith?.length ? { sharedWith: existing.sharedWith } : {}),
+    };
+    await this.store.transaction(async (tx) => {
+      await tx.putTag(tag);
+      await this.events.publish(
+        'tag.updated',
+        name,
+        { uri: tag.uri, ip: tag.ip, namespace: owner ?? null },
         tx,
       );
     });

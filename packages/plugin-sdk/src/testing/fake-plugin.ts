@@ -240,6 +240,15 @@ export function createFakePlugin(opts: FakePluginOptions): FakePlugin {
       return { name: req.name, uri, ip };
     },
 
+    async attachResource(req) {
+      // The fake's resource ids are its URIs; one it holds (made past the controller) can be attached.
+      const r = resource(req.namespace, req.resource);
+      if (req.deployment?.id && req.deployment.id !== r.deployment) {
+        throw notFound(`resource ${req.resource} is not in deployment "${req.deployment.id}" of ${cloud}`);
+      }
+      return { name: r.name, uri: r.uri, ip: r.ip };
+    },
+
     async getPermitList(req) {
       const r = resource(req.namespace, req.resource);
       return { rules: r.rules.map(copyRule), deviations: [...r.deviations] };

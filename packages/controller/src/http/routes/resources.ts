@@ -1,5 +1,5 @@
-// Resources and their permit lists, at Paraglider's paths (registered both at
-// the root, for existing Paraglider clients, and under /api/v1).
+// Resources and their permit lists, at Paraglider's paths under /api/v1 (with
+// Skyway's conventions; Paraglider's own wire format is http/paraglider).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { invalidArgument } from '@skyway/core';
