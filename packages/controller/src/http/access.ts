@@ -44,6 +44,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: AccessDeclaration;
   }
+  interface FastifyInstance {
+    /** Every route's declaration by "METHOD /url/:param" (for the tenancy test and the docs). */
+    routeAccess: Map<string, AccessDeclaration>;
+  }
 }
 
 /** In a resolver's answer: an object that belongs to no namespace (admins only). */
@@ -145,13 +149,16 @@ async function requiredNamespaces(request: FastifyRequest, caller: Caller, sourc
  * routes registered without a declaration.
  */
 export function installAccess(app: FastifyInstance, verify: (token: string) => Promise<unknown>): void {
+  const table = new Map<string, AccessDeclaration>();
+  app.decorate('routeAccess', table);
   app.addHook('onRoute', (route) => {
     // The API docs (registered by @fastify/swagger-ui) are public.
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = { ...route.config, access: 'public' };
-      return;
     }
-    checkDeclaration(String(route.method), route.url, route.config?.access);
+    const methods = [route.method].flat().map(String);
+    for (const method of methods) checkDeclaration(method, route.url, route.config?.access);
+    for (const method of methods) table.set(`${method} ${route.url}`, route.config!.access!);
   });
 
   app.addHook('onRequest', async (request) => {

@@ -43,6 +43,11 @@ export class EventBus {
     return event;
   }
 
+  /** How many live subscribers there are (streams open). */
+  subscriberCount(): number {
+    return this.emitter.listenerCount('event');
+  }
+
   subscribe(listener: (e: EventRow) => void): () => void {
     this.emitter.on('event', listener);
     return () => this.emitter.off('event', listener);

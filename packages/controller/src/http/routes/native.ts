@@ -8,6 +8,7 @@ import { resourceView } from '../../services/resources.js';
 import { allow, visibleNamespaces } from '../access.js';
 import type { Services } from '../context.js';
 import { CloudParams, PluginParams, RegistryQuery, TokenBody, VersionQuery } from '../schemas.js';
+import { eventRoutes } from './events.js';
 
 export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
@@ -32,7 +33,7 @@ export const namespaceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
 };
 
 export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { connectivity, events, access, plugins, resources, poller, registry } = services;
+  const { connectivity, access, plugins, resources, poller, registry } = services;
 
   app.get(
     '/resources',
@@ -81,70 +82,7 @@ export const nativeRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     },
   );
 
-  app.get(
-    '/events',
-    {
-      config: allow('viewer', 'filter'),
-      schema: {
-        tags: ['events'],
-        description:
-          'Server-sent events of every change; resume with ?since=<last id> or a Last-Event-ID header.',
-        querystring: Type.Object(
-          { since: Type.Optional(Type.String({ pattern: '^\\d+$' })) },
-          { additionalProperties: false },
-        ),
-      },
-    },
-    async (req, reply) => {
-      const visible = visibleNamespaces(req);
-      const since = Number(req.query.since ?? req.headers['last-event-id'] ?? -1);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-      });
-      const send = (e: { id: number; type: string; subject: string; time: string; data: unknown }) => {
-        if (
-          visible &&
-          !visible.some((ns) => e.subject.startsWith(`${ns}/`) || e.subject.startsWith(`${ns}.`))
-        )
-          return;
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      };
-      // Subscribe first, then replay, so nothing published in between is lost; ids drop duplicates.
-      let last = since;
-      const buffered: Parameters<typeof send>[0][] = [];
-      let replaying = true;
-      const unsubscribe = events.subscribe((e) => {
-        if (replaying) buffered.push(e);
-        else if (e.id > last) {
-          last = e.id;
-          send(e);
-        }
-      });
-      if (since >= 0) {
-        for (const e of await events.since(since)) {
-          last = e.id;
-          send(e);
-        }
-      }
-      replaying = false;
-      for (const e of buffered) {
-        if (e.id > last) {
-          last = e.id;
-          send(e);
-        }
-      }
-      res.write(': connected\n\n');
-      const heartbeat = setInterval(() => res.write(': keepalive\n\n'), 15_000);
-      req.raw.on('close', () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-      });
-    },
-  );
+  await app.register(eventRoutes, { services });
 
   app.get('/tokens', { config: allow('admin', 'all'), schema: { tags: ['tokens'] } }, async () => {
     const rows = await access.list();
