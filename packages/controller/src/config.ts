@@ -39,6 +39,8 @@ export interface ControllerConfig {
   repairDrift: boolean;
   /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
   pluginKeyTtlMs: number;
+  /** Where the master key is (default $SKYWAY_HOME/secret.key; SKYWAY_MASTER_KEY overrides both). */
+  masterKeyFile?: string;
   /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
   paraglider?: ParagliderConfig;
 }
@@ -66,6 +68,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'poll_interval',
     'repair_drift',
     'plugin_key_ttl',
+    'master_key_file',
     'paraglider',
   ];
   for (const k of Object.keys(obj))
@@ -126,6 +129,8 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
   if (typeof repairDrift !== 'boolean') throw fail('repair_drift', 'must be true or false');
   const pluginKeyTtlMs = parseDuration(String(obj.plugin_key_ttl ?? '1h'), 'plugin_key_ttl');
   if (pluginKeyTtlMs < 3000) throw fail('plugin_key_ttl', 'must be at least 3s');
+  if (obj.master_key_file !== undefined && (typeof obj.master_key_file !== 'string' || !obj.master_key_file))
+    throw fail('master_key_file', 'must be a file path');
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
@@ -142,6 +147,7 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     pollInterval,
     repairDrift,
     pluginKeyTtlMs,
+    ...(obj.master_key_file ? { masterKeyFile: resolve(base, String(obj.master_key_file)) } : {}),
     ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }

@@ -3,7 +3,7 @@
 // it on first start); the other verbs go through the control API.
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { openFileCa } from '@skyway/controller';
+import { openFileCa, SecretBox } from '@skyway/controller';
 import type { Command } from 'commander';
 import { skywayHome } from '../client.js';
 import { clientOf, example, globals } from '../context.js';
@@ -20,13 +20,14 @@ export function registerCa(program: Command): void {
     ca
       .command('init')
       .description(
-        'create the CA under $SKYWAY_HOME/ca (key mode 0600) if there is none; print its fingerprint',
+        'create the CA under $SKYWAY_HOME/ca (key sealed, mode 0600) if there is none; print its fingerprint',
       )
       .option('--home <dir>', 'Skyway home (default $SKYWAY_HOME or ~/.skyway)'),
     'SKYWAY_HOME=/etc/skyway skyway ca init',
   ).action(async (o, cmd: Command) => {
     const home = o.home ?? skywayHome();
-    const { ca: authority, dir } = await openFileCa(home);
+    // The key is sealed with the controller's master key, as the controller keeps it.
+    const { ca: authority, dir } = await openFileCa(home, undefined, SecretBox.forHome(home));
     const x = new X509Certificate(authority.certPem);
     const out = {
       certificate: join(dir, 'ca.crt'),

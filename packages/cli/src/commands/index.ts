@@ -10,6 +10,7 @@ import { registerNamespace } from './namespace.js';
 import { registerPlugin } from './plugin.js';
 import { registerResource } from './resource.js';
 import { registerRule } from './rule.js';
+import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
 import { registerTag } from './tag.js';
 import { registerToken } from './token.js';
@@ -30,6 +31,7 @@ const areas: Array<(program: Command) => void> = [
   registerEvents,
   registerAgent,
   registerCa,
+  registerSecret,
 ];
 
 export function registerCommands(program: Command): void {

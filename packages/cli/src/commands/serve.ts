@@ -1,4 +1,4 @@
-import { redactPaths, startController } from '@skyway/controller';
+import { redactPaths, secretLogPaths, startController } from '@skyway/controller';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { skywayHome } from '../client.js';
@@ -21,11 +21,13 @@ export function registerServe(program: Command): void {
     'skyway serve',
     'SKYWAY_DATABASE_URL=postgres://skyway@db/skyway skyway serve --config /etc/skyway/skyway.yaml',
   ).action(async (o) => {
+    // Whatever Skyway writes (store, keys, logs it opens) is the owner's alone.
+    process.umask(0o077);
     const home = skywayHome();
     const config = resolveConfig(home, o.config, o.listen);
     const logger = pino({
       level: o.logLevel,
-      redact: { paths: redactPaths, censor: '[redacted]' },
+      redact: { paths: [...redactPaths, ...secretLogPaths], censor: '[redacted]' },
     });
     const controller = await startController({ config, inProcessPlugins, builtinDescriptors, logger });
     logger.info(
