@@ -2,6 +2,7 @@
 // plugins (in-process or as their own processes), the callback service they
 // call, and the REST API.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { failedPrecondition } from '@skyway/core';
 import {
@@ -120,12 +121,18 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       ttlMs: config.pluginKeyTtlMs,
       onError: (err: unknown, what: string) => opts.logger?.error({ err }, what),
     };
+    // TLS for REST and the plugin callbacks (always beyond loopback, unless insecure): a server
+    // certificate from the controller's CA, issued at each start.
+    const serverTls = config.tls
+      ? { ...(await ca.issueServer({ names: serverNames(config.host) })), caPem: ca.certPem }
+      : undefined;
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
     const callbackDeps = { store, plugins, connectivity, tokens, secrets, addressPools: config.addressPools };
     const callbacks = await serve({
       routes: controllerRoutes(controllerService(callbackDeps, bearerCaller(tokens))),
       host: config.host,
       port: config.pluginPort,
+      ...(serverTls ? { tls: serverTls } : {}),
     });
     closers.push(() => callbacks.close());
 
@@ -167,6 +174,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
         const launched = await launchPlugin({
           descriptor,
           controllerUrl: callbacks.url,
+          ...(serverTls ? { controllerCa: ca.certPem } : {}),
           apiKey: await keys.issue(),
           env: {
             SKYWAY_PLUGIN_CLOUD: cloud.name,
@@ -214,6 +222,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       logger: opts.logger,
       extraRoutes: [agentRoutes, ...(opts.extraRoutes ?? [])],
+      ...(serverTls
+        ? { tls: { ...serverTls, revoked: (serial: string) => revocations.isRevokedSync(serial) } }
+        : {}),
     });
     closers.push(() => app.close());
     poller.start(config.pollInterval * 1000);
@@ -252,6 +263,12 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     for (const c of closers.reverse()) await c();
     throw e;
   }
+}
+
+/** Names on the REST and callback certificate: the listen address, and this host's for a wildcard. */
+function serverNames(host: string): string[] {
+  const wildcard = host === '0.0.0.0' || host === '::';
+  return [...new Set([...(wildcard ? [hostname()] : [host]), 'localhost', '127.0.0.1'])];
 }
 
 /** A cloud's plugin config: the descriptor's defaults, then the cloud's, its sealed values opened. */

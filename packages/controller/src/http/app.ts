@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
 import { installAccess, publicRoute } from './access.js';
+import { installCertificateAuth } from './auth.js';
 import type { Services } from './context.js';
 import { handleError } from './errors.js';
 import { namespaceRoutes, nativeRoutes } from './routes/native.js';
@@ -19,6 +20,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Extra API areas (e.g. the agent tunnel's control API), registered under /api/v1. */
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Serve HTTPS with this certificate, and take control client certificates from this CA (mTLS). */
+  tls?: { certPem: string; keyPem: string; caPem: string; revoked: (serial: string) => boolean };
 }
 
 /** Log redaction: secrets never reach the log. */
@@ -37,6 +40,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     bodyLimit: 10 * 1024 * 1024,
+    ...(opts.tls
+      ? {
+          https: {
+            cert: opts.tls.certPem,
+            key: opts.tls.keyPem,
+            ca: opts.tls.caPem,
+            requestCert: true,
+            rejectUnauthorized: false, // a bearer token still works without a certificate
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
+      : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
@@ -44,6 +59,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .status(404)
       .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
+  if (opts.tls) installCertificateAuth(app, opts.tls.revoked);
   // Before any route, so that every route (the docs' too) passes its check.
   installAccess(app, (token) => opts.tokens.verify(token));
   await app.register(swagger, {
