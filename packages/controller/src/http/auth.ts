@@ -3,8 +3,8 @@
 import type { TLSSocket } from 'node:tls';
 import { unauthenticated } from '@skyway/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { identityFromAltNames } from '../ca/identity.js';
 import type { Role, TokenClaims, TokenService } from '../auth/tokens.js';
+import { identityFromAltNames } from '../ca/identity.js';
 import { authorize, callerOf, installAccess } from './access.js';
 
 declare module 'fastify' {
@@ -41,7 +41,8 @@ export function installCertificateAuth(app: FastifyInstance, revoked: (serial: s
     const cert = socket.getPeerCertificate();
     const id = identityFromAltNames(cert.subjectaltname);
     if (id?.kind !== 'control') return;
-    if (!id.namespaces) throw unauthenticated('this control certificate names no namespaces; issue a new one');
+    if (!id.namespaces)
+      throw unauthenticated('this control certificate names no namespaces; issue a new one');
     if (revoked(cert.serialNumber)) throw unauthenticated('certificate has been revoked');
     request.principal = {
       id: cert.serialNumber,
