@@ -16,6 +16,8 @@ export const embeddedConfig = {
   listen: '127.0.0.1:7070',
   tunnel_listen: '127.0.0.1:7443',
   service_listen: '127.0.0.1:8443',
+  // glide (Paraglider's CLI) sends no token: its own listener, loopback only, acting as an operator of default.
+  paraglider: { listen: '127.0.0.1:7071', role: 'operator', namespaces: ['default'] },
   namespaces: {
     default: {
       clouds: {

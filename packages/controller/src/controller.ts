@@ -28,6 +28,7 @@ import type { CloudConfig, ControllerConfig } from './config.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
+import { OverlayService } from './overlay/service.js';
 import { startParagliderListener } from './http/paraglider/index.js';
 import { homeFiles, SecretBox, writePrivateFile } from './secrets.js';
 import { AccessService } from './services/access.js';
@@ -217,7 +218,14 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     });
     closers.push(() => tunnel.close());
     const agentRoutes = makeAgentRoutes({ endpoint: tunnel, ca, tokens, registry: issued, revocations });
+    const overlays = new OverlayService({
+      store,
+      secrets,
+      root: ca,
+      isRegistered: (agent) => tunnel.agents.has(agent),
+    });
     const app = await buildApp({
+      overlays,
       services,
       tokens,
       logger: opts.logger,

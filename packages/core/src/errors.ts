@@ -57,6 +57,18 @@ export const errorCatalog = {
     kind: 'FailedPrecondition',
     summary: "A clock differs from the controller's by more than 5 minutes.",
   },
+  IN_USE: {
+    kind: 'FailedPrecondition',
+    summary: 'The object still has children or others refer to it; delete those first.',
+  },
+  ADDRESS_OVERLAP: {
+    kind: 'FailedPrecondition',
+    summary: 'An IP range overlaps another range of the overlays or the provider.',
+  },
+  NOT_REGISTERED: {
+    kind: 'FailedPrecondition',
+    summary: 'The hub or device has no agent connected to the controller yet.',
+  },
   UNAUTHENTICATED: {
     kind: 'Unauthenticated',
     summary: 'No credentials, or credentials that are invalid, expired or revoked.',

@@ -215,6 +215,30 @@ export class CertificateAuthority {
     return this.issueClient(identity, publicKey, ttlMs);
   }
 
+  /** A CA certificate under this one for a key the caller holds (each overlay's root CA). */
+  async issueSubCa(commonName: string, publicKey: CryptoKey, ttlMs: number): Promise<IssuedCertificate> {
+    const serial = newSerial();
+    const now = this.now();
+    const notAfter = new Date(Math.min(now + ttlMs, this.cert.notAfter.getTime()));
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}, O=skyway`,
+      issuer: this.cert.subject,
+      notBefore: new Date(now - 5 * 60_000),
+      notAfter,
+      signingKey: this.key,
+      publicKey,
+      signingAlgorithm: signAlg,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 1, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(this.cert, false),
+      ],
+    });
+    return { certPem: cert.toString('pem'), serial, notAfter };
+  }
+
   /** A TLS server certificate (and key) for the controller's own listeners. */
   async issueServer(opts: {
     names: string[];

@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TokenService } from '../auth/tokens.js';
+import { sccRoutes } from '../overlay/routes.js';
+import type { OverlayService } from '../overlay/service.js';
 import { installAccess, publicRoute } from './access.js';
 import { installCertificateAuth } from './auth.js';
 import type { Services } from './context.js';
@@ -22,6 +24,8 @@ export interface AppOptions {
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Serve HTTPS with this certificate, and take control client certificates from this CA (mTLS). */
   tls?: { certPem: string; keyPem: string; caPem: string; revoked: (serial: string) => boolean };
+  /** The overlay service: its SCC-compatible API is served under /scc/v1. */
+  overlays?: OverlayService;
 }
 
 /** Log redaction: secrets never reach the log. */
@@ -81,5 +85,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(namespaceRoutes, { prefix: '/api/v1', services });
   await app.register(nativeRoutes, { prefix: '/api/v1', services });
   for (const extra of opts.extraRoutes ?? []) await app.register(extra, { prefix: '/api/v1' });
+  if (opts.overlays) await app.register(sccRoutes, { prefix: '/scc/v1', overlays: opts.overlays });
   return app;
 }

@@ -19,6 +19,8 @@ export const statusOfKind: Record<ErrorKind, number> = {
 export const httpOnlyCodes = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   BODY_TOO_LARGE: 413,
+  EMPTY_BODY: 400,
+  METHOD_NOT_ALLOWED: 405,
   INTERNAL: 500,
 } as const;
 

@@ -35,7 +35,7 @@ export class ConnectivityService {
   /** Makes sure clouds x and y of `namespace` are connected; concurrent callers share one setup. */
   async ensureConnected(namespace: string, x: string, y: string): Promise<ConnectionRow> {
     const [a, b] = pair(x, y);
-    const existing = await this.store.getConnection(namespace, a, b);
+    const existing = await this.store.connections.get(namespace, a, b);
     if (existing?.status === 'up') return existing;
     const key = owner(namespace, a, b);
     let running = this.inFlight.get(key);
@@ -98,7 +98,7 @@ export class ConnectivityService {
         },
       };
       await this.store.transaction(async (tx) => {
-        await tx.putConnection({
+        await tx.connections.put({
           namespace,
           cloudA: a,
           cloudB: b,
@@ -108,7 +108,7 @@ export class ConnectivityService {
         });
         await this.events.publish('connection.created', `${namespace}/${a}/${b}`, detail, tx);
       });
-      return (await this.store.getConnection(namespace, a, b))!;
+      return (await this.store.connections.get(namespace, a, b))!;
     } catch (e) {
       await this.store.releaseAllocations(who);
       throw e;
@@ -136,12 +136,12 @@ export class ConnectivityService {
   }
 
   async list(namespace?: string): Promise<ConnectionView[]> {
-    return (await this.store.listConnections(namespace)).map(view);
+    return (await this.store.connections.list(namespace)).map(view);
   }
 
   async delete(namespace: string, x: string, y: string): Promise<void> {
     const [a, b] = pair(x, y);
-    const row = await this.store.getConnection(namespace, a, b);
+    const row = await this.store.connections.get(namespace, a, b);
     if (!row) throw notFound(`no connection between "${a}" and "${b}" in namespace "${namespace}"`);
     for (const [side, remote] of [
       [a, b],
@@ -153,7 +153,7 @@ export class ConnectivityService {
       );
     }
     await this.store.transaction(async (tx) => {
-      await tx.deleteConnection(namespace, a, b);
+      await tx.connections.delete(namespace, a, b);
       await tx.releaseAllocations(owner(namespace, a, b));
       await this.events.publish('connection.deleted', `${namespace}/${a}/${b}`, {}, tx);
     });

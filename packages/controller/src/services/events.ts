@@ -32,13 +32,13 @@ export class EventBus {
     data: unknown = {},
     store: Store = this.store,
   ): Promise<EventRow> {
-    const event = await store.appendEvent({ type, subject, data });
+    const event = await store.events.append({ type, subject, data });
     // Live subscribers never see an event whose transaction is rolled back.
     store.afterCommit(() => this.emitter.emit('event', event));
     if (++this.sinceprune >= 1000) {
       this.sinceprune = 0;
       // Not awaited: `publish` may run inside a transaction that holds the only SQLite connection.
-      setImmediate(() => this.store.pruneEvents(retained).catch(() => {}));
+      setImmediate(() => this.store.events.prune(retained).catch(() => {}));
     }
     return event;
   }
@@ -49,6 +49,6 @@ export class EventBus {
   }
 
   since(id: number, limit?: number): Promise<EventRow[]> {
-    return this.store.eventsSince(id, limit);
+    return this.store.events.since(id, limit);
   }
 }

@@ -115,7 +115,7 @@ export class Poller {
       report.errors.push({ namespace, cloud, message: (e as Error).message });
       return;
     }
-    const stored = await this.store.listResources({ namespace, cloud });
+    const stored = await this.store.resources.list({ namespace, cloud });
     const changing = (name: string) => this.resources.changing(namespace, cloud, name);
     const known = new Set(stored.map((r) => r.uri));
     for (const [uri, r] of live) {

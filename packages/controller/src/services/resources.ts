@@ -105,7 +105,7 @@ export class ResourceService {
   ): Promise<ResourceRow & { tag: string }> {
     const binding = this.plugins.get(namespace, cloud);
     const body = parseDescription(description);
-    if (await this.store.getResource(namespace, cloud, name)) {
+    if (await this.store.resources.get(namespace, cloud, name)) {
       throw alreadyExists(`resource "${name}" already exists in ${namespace}/${cloud}`);
     }
     const created = await this.plugins.call(binding, 'could not create the resource', (c) =>
@@ -113,7 +113,7 @@ export class ResourceService {
     );
     const tag = leafTagName(namespace, cloud, name);
     await this.store.transaction(async (tx) => {
-      await tx.insertResource({ namespace, cloud, name, uri: created.uri, ip: created.ip });
+      await tx.resources.insert({ namespace, cloud, name, uri: created.uri, ip: created.ip });
       await this.tags.putLeaf(tx, { name: tag, uri: created.uri, ip: created.ip, members: [] });
       await this.events.publish('resource.created', tag, { uri: created.uri, ip: created.ip }, tx);
     });
@@ -136,7 +136,7 @@ export class ResourceService {
     validateResourceName(found.name, 'name');
     const tag = leafTagName(namespace, cloud, found.name);
     return this.whileChanging(namespace, cloud, found.name, async () => {
-      const existing = await this.store.getResource(namespace, cloud, found.name);
+      const existing = await this.store.resources.get(namespace, cloud, found.name);
       if (existing && existing.uri !== found.uri) {
         throw alreadyExists(
           `resource "${found.name}" already exists in ${namespace}/${cloud} (${existing.uri})`,
@@ -144,7 +144,7 @@ export class ResourceService {
       }
       if (!existing) {
         await this.store.transaction(async (tx) => {
-          await tx.insertResource({ namespace, cloud, name: found.name, uri: found.uri, ip: found.ip });
+          await tx.resources.insert({ namespace, cloud, name: found.name, uri: found.uri, ip: found.ip });
           await this.tags.putLeaf(tx, { name: tag, uri: found.uri, ip: found.ip, members: [] });
           await this.events.publish(
             'resource.created',
@@ -160,13 +160,13 @@ export class ResourceService {
 
   async require(namespace: string, cloud: string, name: string): Promise<ResourceRow> {
     this.plugins.get(namespace, cloud);
-    const row = await this.store.getResource(namespace, cloud, name);
+    const row = await this.store.resources.get(namespace, cloud, name);
     if (!row) throw notFound(`resource "${name}" does not exist in ${namespace}/${cloud}`);
     return row;
   }
 
   list(filter: { namespace?: string; cloud?: string } = {}): Promise<ResourceRow[]> {
-    return this.store.listResources(filter);
+    return this.store.resources.list(filter);
   }
 
   delete(namespace: string, cloud: string, name: string): Promise<void> {
@@ -181,7 +181,7 @@ export class ResourceService {
     );
     const tag = leafTagName(namespace, cloud, name);
     await this.store.transaction(async (tx) => {
-      await tx.deleteResource(namespace, cloud, name);
+      await tx.resources.delete(namespace, cloud, name);
       await this.events.publish('resource.deleted', tag, { uri: row.uri }, tx);
     });
     // Removing the leaf tag takes it out of every parent and re-applies their subscribers.

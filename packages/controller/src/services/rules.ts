@@ -90,7 +90,7 @@ export class RuleService {
 
   async get(key: ResourceKey): Promise<RuleRow[]> {
     await this.resources.require(key.namespace, key.cloud, key.resource);
-    return this.store.getRules(key);
+    return this.store.rules.get(key);
   }
 
   /**
@@ -108,12 +108,12 @@ export class RuleService {
       field === 'rule' ? inputs.map((r) => validateRule(r, 'rule')) : validateRules(inputs, field);
     const rules = validated.map((r, i) => this.resolve(key, r, field === 'rule' ? 'rule' : `${field}[${i}]`));
     await this.connectRemotes(key, rules);
-    const existing = await this.store.getRules(key);
+    const existing = await this.store.rules.get(key);
     const names = new Set(rules.map((r) => r.rule.name));
     const after = [...existing.filter((r) => !names.has(r.name)), ...rules.map((r) => r.rule)];
     const applied = rules.map((r) => r.rule);
     await this.store.transaction(async (tx) => {
-      await tx.putRules(key, applied, changedSubscriptions(existing, after));
+      await tx.rules.put(key, applied, changedSubscriptions(existing, after));
       await this.events.publish('rules.applied', subject(key), { rules: applied.map(ruleView) }, tx);
     });
     const binding = this.plugins.get(key.namespace, key.cloud);
@@ -130,8 +130,8 @@ export class RuleService {
       await this.store.transaction(async (tx) => {
         const previous = existing.filter((r) => names.has(r.name));
         const added = applied.filter((r) => !previous.some((p) => p.name === r.name)).map((r) => r.name);
-        await tx.deleteRules(key, added, subscribedTags(existing));
-        if (previous.length > 0) await tx.putRules(key, previous, subscribedTags(existing));
+        await tx.rules.delete(key, added, subscribedTags(existing));
+        if (previous.length > 0) await tx.rules.put(key, previous, subscribedTags(existing));
       });
       throw e;
     }
@@ -144,21 +144,21 @@ export class RuleService {
 
   private async deleteNow(key: ResourceKey, names: string[]): Promise<void> {
     const resource = await this.resources.require(key.namespace, key.cloud, key.resource);
-    const existing = await this.store.getRules(key);
+    const existing = await this.store.rules.get(key);
     const remaining = existing.filter((r) => !names.includes(r.name));
     const binding = this.plugins.get(key.namespace, key.cloud);
     await this.plugins.call(binding, 'could not delete the rules', (c) =>
       c.deletePermitListRules({ namespace: key.namespace, resource: resource.uri, ruleNames: names }),
     );
     await this.store.transaction(async (tx) => {
-      await tx.deleteRules(key, names, subscribedTags(remaining));
+      await tx.rules.delete(key, names, subscribedTags(remaining));
       await this.events.publish('rules.deleted', subject(key), { rule_names: names }, tx);
     });
   }
 
   /** Re-resolves the rules of every subscriber of `changedTags` and re-applies those whose targets changed. */
   async reapplySubscribers(changedTags: string[]): Promise<number> {
-    const subscribers = await this.store.subscribersOf(changedTags);
+    const subscribers = await this.store.rules.subscribersOf(changedTags);
     let changed = 0;
     // A few in parallel: plugin calls may be remote; the store serializes its own writes.
     await forEachConcurrently(subscribers, 8, async (key) => {
@@ -168,9 +168,9 @@ export class RuleService {
   }
 
   private async reapply(key: ResourceKey): Promise<boolean> {
-    const resource = await this.store.getResource(key.namespace, key.cloud, key.resource);
+    const resource = await this.store.resources.get(key.namespace, key.cloud, key.resource);
     if (!resource) return false;
-    const rules = await this.store.getRules(key);
+    const rules = await this.store.rules.get(key);
     const updated: RuleRow[] = [];
     for (const rule of rules) {
       const { rule: next } = this.resolve(key, rule, 'rules', true);
@@ -182,7 +182,7 @@ export class RuleService {
       updated.map((rule) => this.resolve(key, rule, 'rules', true)),
     );
     await this.store.transaction(async (tx) => {
-      await tx.putRules(key, updated, undefined);
+      await tx.rules.put(key, updated, undefined);
       await this.events.publish(
         'rules.applied',
         subject(key),
@@ -203,7 +203,7 @@ export class RuleService {
    */
   reconcile(key: ResourceKey, uri: string, repair: boolean): Promise<PermitListDrift> {
     return this.serial.run(subject(key), async () => {
-      const desired = await this.store.getRules(key);
+      const desired = await this.store.rules.get(key);
       const binding = this.plugins.get(key.namespace, key.cloud);
       const target = { namespace: key.namespace, resource: uri };
       const live = await this.plugins.call(binding, 'could not read the permit list', (c) =>

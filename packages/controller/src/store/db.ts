@@ -35,7 +35,7 @@ export async function openDb(location: string): Promise<OpenedDb> {
   }
   const { error, results } = await new Migrator({
     db: opened.db,
-    provider: migrationProvider,
+    provider: migrationProvider(opened.dialect),
   }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -1,7 +1,12 @@
 // Schema migrations, in order. Never edit a released one; add the next.
+// Kysely's migrator records each applied migration in its own table (the
+// schema version); where the dialects differ, the migration asks which one it
+// runs on instead of trying one and catching the error.
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import type { Dialect } from './db.js';
+import { overlayMigration } from '../overlay/migration.js';
 
-const migrations: Record<string, Migration> = {
+const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -68,21 +73,21 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('connections_pk', ['namespace', 'cloud_a', 'cloud_b'])
         .execute();
-      await db.schema
-        .createTable('events')
-        .addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('subject', 'text', (c) => c.notNull())
-        .addColumn('data', 'text', (c) => c.notNull())
-        .execute()
-        .catch(async (e) => {
-          // SQLite has no identity columns; INTEGER PRIMARY KEY is its rowid alias.
-          if (!/syntax|GENERATED/i.test(String(e))) throw e;
-          await sql`create table events (id integer primary key autoincrement, time text not null, type text not null, subject text not null, data text not null)`.execute(
-            db,
-          );
-        });
+      if (dialect === 'postgres') {
+        await db.schema
+          .createTable('events')
+          .addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+          .addColumn('time', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      } else {
+        // SQLite has no identity columns; INTEGER PRIMARY KEY is its rowid alias.
+        await sql`create table events (id integer primary key autoincrement, time text not null, type text not null, subject text not null, data text not null)`.execute(
+          db,
+        );
+      }
       await db.schema
         .createTable('tokens')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -121,8 +126,40 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
-};
+  '0003_operations': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('resources')
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('ready'))
+        .execute();
+      await db.schema
+        .createTable('operations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('parent', 'text')
+        .addColumn('input', 'text', (c) => c.notNull())
+        .addColumn('steps', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('not_before', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('operations_state').on('operations').columns(['state', 'id']).execute();
+      await db.schema.createIndex('operations_subject').on('operations').columns(['subject', 'id']).execute();
+      await db.schema.createIndex('operations_parent').on('operations').column('parent').execute();
+    },
+  },
+  '0004_overlay': overlayMigration,
+});
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+export const migrationProvider = (dialect: Dialect): MigrationProvider => ({
+  getMigrations: async () => migrations(dialect),
+});

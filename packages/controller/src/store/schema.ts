@@ -1,5 +1,5 @@
 // Table types for kysely. JSON columns are stored as text so the same code
-// runs on SQLite and PostgreSQL.
+// runs on SQLite and PostgreSQL; values the code queries are columns.
 import type { Generated } from 'kysely';
 
 export interface Database {
@@ -9,6 +9,8 @@ export interface Database {
     name: string;
     uri: string;
     ip: string;
+    /** ready, creating (intent recorded, cloud call not yet confirmed) or deleting. */
+    state: Generated<string>;
     created_at: string;
   };
   tags: {
@@ -69,4 +71,30 @@ export interface Database {
   kv: { cloud: string; namespace: string; key: string; value: string };
   /** Address spaces, ASNs and peering IPs handed out, so two callers never get the same. */
   allocations: { kind: string; value: string; owner: string; created_at: string };
+  /** The durable work queue (outbox): written in the same transaction as the desired state. */
+  operations: {
+    id: string;
+    kind: string;
+    /** Operations of one subject run one at a time, in id order. */
+    subject: string;
+    namespace: string;
+    state: string;
+    /** The operation that enqueued this one (a tag fan-out's children). */
+    parent: string | null;
+    /** JSON: what to do. */
+    input: string;
+    /** JSON: [{name, state, detail}]. */
+    steps: string;
+    /** JSON, once succeeded. */
+    result: string | null;
+    attempts: number;
+    last_error: string | null;
+    error_code: string | null;
+    /** Not run before this time (retry backoff). */
+    not_before: string;
+    created_at: string;
+    updated_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+  };
 }

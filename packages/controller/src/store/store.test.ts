@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { newOperationId } from './operations.js';
 import { Store } from './store.js';
 
 interface Backend {
@@ -63,7 +64,7 @@ for (const backend of backends) {
 
     test('resources, tags, rules and subscriptions survive a reopen', async () => {
       await store.transaction(async (tx) => {
-        await tx.insertResource({
+        await tx.resources.insert({
           namespace: 'default',
           cloud: 'lab-east',
           name: 'vm-a',
@@ -72,7 +73,7 @@ for (const backend of backends) {
         });
         await tx.putTag({ name: 'default.lab-east.vm-a', uri: 'lab://a', ip: '10.0.0.2', members: [] });
         await tx.putTag({ name: 'web', members: ['default.lab-east.vm-a', '10.9.0.0/16'] });
-        await tx.putRules(
+        await tx.rules.put(
           key,
           [
             {
@@ -90,16 +91,16 @@ for (const backend of backends) {
       });
       await store.close();
       store = await Store.open(location);
-      assert.equal((await store.getResource('default', 'lab-east', 'vm-a'))?.ip, '10.0.0.2');
+      assert.equal((await store.resources.get('default', 'lab-east', 'vm-a'))?.ip, '10.0.0.2');
       const tags = await store.listTags();
       assert.deepEqual(tags.find((t) => t.name === 'web')?.members, ['default.lab-east.vm-a', '10.9.0.0/16']);
-      const rules = await store.getRules(key);
+      const rules = await store.rules.get(key);
       assert.equal(rules[0]?.dstPort, 80);
-      assert.deepEqual(await store.subscribersOf(['web']), [key]);
+      assert.deepEqual(await store.rules.subscribersOf(['web']), [key]);
     });
 
     test('putRules replaces a rule of the same name', async () => {
-      await store.putRules(
+      await store.rules.put(
         key,
         [
           {
@@ -114,11 +115,11 @@ for (const backend of backends) {
         ],
         ['db'],
       );
-      const rules = await store.getRules(key);
+      const rules = await store.rules.get(key);
       assert.equal(rules.length, 1);
       assert.equal(rules[0]?.direction, 'OUTBOUND');
-      assert.deepEqual(await store.subscribersOf(['web']), []);
-      assert.deepEqual(await store.subscribersOf(['db']), [key]);
+      assert.deepEqual(await store.rules.subscribersOf(['web']), []);
+      assert.deepEqual(await store.rules.subscribersOf(['db']), [key]);
     });
 
     test('a failed transaction writes nothing', async () => {
@@ -135,22 +136,22 @@ for (const backend of backends) {
     });
 
     test('deleting a resource removes its rules and subscriptions', async () => {
-      await store.deleteResource('default', 'lab-east', 'vm-a');
-      assert.equal(await store.getResource('default', 'lab-east', 'vm-a'), undefined);
-      assert.deepEqual(await store.getRules(key), []);
-      assert.deepEqual(await store.subscribersOf(['db']), []);
+      await store.resources.delete('default', 'lab-east', 'vm-a');
+      assert.equal(await store.resources.get('default', 'lab-east', 'vm-a'), undefined);
+      assert.deepEqual(await store.rules.get(key), []);
+      assert.deepEqual(await store.rules.subscribersOf(['db']), []);
     });
 
     test('events, tokens, kv, connections and allocations', async () => {
-      const e1 = await store.appendEvent({ type: 'tag.updated', subject: 'web', data: { n: 1 } });
-      const e2 = await store.appendEvent({ type: 'tag.updated', subject: 'web', data: { n: 2 } });
+      const e1 = await store.events.append({ type: 'tag.updated', subject: 'web', data: { n: 1 } });
+      const e2 = await store.events.append({ type: 'tag.updated', subject: 'web', data: { n: 2 } });
       assert.ok(e2.id > e1.id);
       assert.deepEqual(
-        (await store.eventsSince(e1.id)).map((e) => e.data),
+        (await store.events.since(e1.id)).map((e) => e.data),
         [{ n: 2 }],
       );
-      await store.pruneEvents(1);
-      assert.equal((await store.eventsSince(0)).length, 1);
+      await store.events.prune(1);
+      assert.equal((await store.events.since(0)).length, 1);
 
       await store.insertToken({
         id: 't1',
@@ -170,7 +171,7 @@ for (const backend of backends) {
       await store.kvDelete('c', 'n', 'k');
       assert.equal(await store.kvGet('c', 'n', 'k'), undefined);
 
-      await store.putConnection({
+      await store.connections.put({
         namespace: 'default',
         cloudA: 'a',
         cloudB: 'b',
@@ -178,9 +179,9 @@ for (const backend of backends) {
         sharedKey: 'enc',
         status: 'up',
       });
-      assert.equal((await store.listConnections()).length, 1);
-      await store.deleteConnection('default', 'a', 'b');
-      assert.equal((await store.listConnections()).length, 0);
+      assert.equal((await store.connections.list()).length, 1);
+      await store.connections.delete('default', 'a', 'b');
+      assert.equal((await store.connections.list()).length, 0);
 
       await store.addAllocation('asn', '64512', 'conn:a:b');
       await assert.rejects(store.addAllocation('asn', '64512', 'other'));
@@ -188,5 +189,124 @@ for (const backend of backends) {
       await store.releaseAllocations('conn:a:b');
       assert.deepEqual(await store.allocations('asn'), []);
     });
+
+    test('operations are written with the desired state, and what was running is pending after a reopen', async () => {
+      await operationSuite(store);
+      const running = await store.operations.insert({
+        kind: 'rules.sync',
+        subject: 's9',
+        namespace: 'default',
+      });
+      await store.operations.update(running.id, { state: 'running', attempts: 1 });
+      await store.close();
+      store = await Store.open(location);
+      assert.equal(await store.operations.requeueRunning(), 1);
+      const back = await store.operations.get(running.id);
+      assert.equal(back?.state, 'pending');
+      assert.equal(back?.attempts, 1);
+    });
+
+    test('migrations ran once each (a reopen applies nothing twice)', async () => {
+      await store.close();
+      store = await Store.open(location);
+      assert.equal(
+        (await store.listTags()).some((t) => t.name === 'web'),
+        true,
+      );
+    });
   });
 }
+
+/** What every store (SQL or memory) must do with operations. */
+async function operationSuite(store: Store): Promise<void> {
+  const a = await store.transaction(async (tx) => {
+    await tx.putTag({ name: 'op-tag', members: [] });
+    return tx.operations.insert({
+      kind: 'tag.fanout',
+      subject: 'tag:op-tag',
+      namespace: 'default',
+      input: { n: 1 },
+    });
+  });
+  await assert.rejects(
+    store.transaction(async (tx) => {
+      await tx.operations.insert({ kind: 'tag.fanout', subject: 'tag:ghost', namespace: 'default' });
+      throw new Error('boom');
+    }),
+  );
+  assert.equal(
+    (await store.operations.list({ subject: 'tag:ghost' })).length,
+    0,
+    'a rolled back operation is gone',
+  );
+  const b = await store.operations.insert({
+    kind: 'rules.sync',
+    subject: 's1',
+    namespace: 'default',
+    parent: a.id,
+  });
+  const c = await store.operations.insert({
+    kind: 'rules.sync',
+    subject: 's1',
+    namespace: 'default',
+    parent: a.id,
+  });
+  assert.ok(a.id < b.id && b.id < c.id, 'ids sort in creation order');
+  assert.deepEqual(
+    (await store.operations.pendingOf('s1')).map((o) => o.id),
+    [b.id, c.id],
+  );
+  await store.operations.update(b.id, {
+    state: 'failed',
+    lastError: 'cloud "x" said no',
+    errorCode: 'FAILED_PRECONDITION',
+    steps: [{ name: 'apply', state: 'failed' }],
+  });
+  const got = await store.operations.get(b.id);
+  assert.equal(got?.lastError, 'cloud "x" said no');
+  assert.deepEqual(got?.steps, [{ name: 'apply', state: 'failed' }]);
+  assert.deepEqual(await store.operations.childCounts(a.id), {
+    pending: 1,
+    running: 0,
+    succeeded: 0,
+    failed: 1,
+  });
+  const later = new Date(Date.now() + 60_000).toISOString();
+  await store.operations.update(c.id, { notBefore: later });
+  const due = (await store.operations.due(new Date().toISOString(), 100)).map((o) => o.id);
+  assert.ok(due.includes(a.id) && !due.includes(c.id), 'an operation backing off is not due');
+  assert.equal(await store.operations.nextDue(), (await store.operations.get(a.id))?.notBefore);
+  await store.operations.updateMany([a.id, c.id], { state: 'succeeded', result: { ok: true } });
+  assert.deepEqual((await store.operations.get(c.id))?.result, { ok: true });
+  assert.deepEqual(
+    (await store.operations.list({ parent: a.id })).map((o) => o.id),
+    [c.id, b.id],
+    'newest first',
+  );
+}
+
+describe('store in memory', () => {
+  test('the operations suite passes on the memory fake', async () => {
+    await operationSuite(Store.memory());
+  });
+
+  test('a failed transaction leaves the memory fake as it was', async () => {
+    const store = Store.memory();
+    await store.resources.insert({ namespace: 'n', cloud: 'c', name: 'r', uri: 'u', ip: '10.0.0.1' });
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.resources.delete('n', 'c', 'r');
+        await tx.putTag({ name: 'ghost', members: [] });
+        throw new Error('boom');
+      }),
+    );
+    assert.equal((await store.resources.get('n', 'c', 'r'))?.uri, 'u');
+    assert.deepEqual(await store.listTags(), []);
+  });
+
+  test('operation ids are unique and ordered even within one millisecond', () => {
+    const ids = Array.from({ length: 1000 }, newOperationId);
+    assert.equal(new Set(ids).size, 1000);
+    assert.deepEqual([...ids].sort(), ids);
+  });
+});

@@ -1,107 +1,140 @@
-// The controller's store: every query lives here, behind one class, so the
-// services above never see SQL and the same code runs on SQLite and PostgreSQL.
+// The controller's store, split along its aggregates (resources, rules, tags,
+// connections, operations, events, credentials). Each is an interface with a
+// SQL implementation (the same code on SQLite and PostgreSQL) and an
+// in-memory fake; `Store` groups them and runs transactions across them.
 import type { Kysely, Transaction } from 'kysely';
+import { type ConnectionRepo, MemoryConnections, SqlConnections } from './connections.js';
+import { type CredentialRepo, MemoryCredentials, SqlCredentials, type TokenRow } from './credentials.js';
 import { type Dialect, openDb } from './db.js';
+import { type EventRepo, MemoryEvents, SqlEvents } from './events.js';
+import { MemoryOperations, type OperationRepo, SqlOperations } from './operations.js';
+import { MemoryResources, type ResourceRepo, SqlResources } from './resources.js';
+import { MemoryRules, type RuleRepo, SqlRules } from './rules.js';
 import type { Database } from './schema.js';
+import { MemoryTags, SqlTags, type TagRepo, type TagRow } from './tags.js';
 
-type Db = Kysely<Database> | Transaction<Database>;
+export type { ConnectionRow } from './connections.js';
+export type { TokenRow } from './credentials.js';
+export type { EventRow } from './events.js';
+export type { OperationRow, OperationState, OperationStep } from './operations.js';
+export type { ResourceRow } from './resources.js';
+export type { ResourceKey, RuleRow } from './rules.js';
+export type { TagRow } from './tags.js';
 
-export interface ResourceRow {
-  namespace: string;
-  cloud: string;
-  name: string;
-  uri: string;
-  ip: string;
-  createdAt: string;
+export interface Repos {
+  readonly resources: ResourceRepo;
+  readonly rules: RuleRepo;
+  readonly tags: TagRepo;
+  readonly connections: ConnectionRepo;
+  readonly operations: OperationRepo;
+  readonly events: EventRepo;
+  readonly credentials: CredentialRepo;
 }
 
-export interface TagRow {
-  name: string;
-  uri?: string;
-  ip?: string;
-  members: string[];
-  /** The owning namespace; undefined = global. */
-  namespace?: string;
-  sharedWith?: string[];
+export interface Store extends Repos {
+  readonly dialect: Dialect | 'memory';
+  /** Runs `fn` in one transaction; everything it writes lands together or not at all. */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /** Runs `hook` once what was written so far is committed: now outside a transaction, else after it commits. */
+  afterCommit(hook: () => void): void;
+  close(): Promise<void>;
+  // Shorthands other areas call (tokens, plugin key-value store, tags, allocations).
+  insertToken(t: Omit<TokenRow, 'revokedAt'>): Promise<void>;
+  listTokens(): Promise<TokenRow[]>;
+  revokeToken(id: string): Promise<boolean>;
+  isTokenRevoked(id: string): Promise<boolean>;
+  kvSet(cloud: string, namespace: string, key: string, value: string): Promise<void>;
+  kvGet(cloud: string, namespace: string, key: string): Promise<string | undefined>;
+  kvDelete(cloud: string, namespace: string, key: string): Promise<void>;
+  listTags(): Promise<TagRow[]>;
+  putTag(tag: TagRow): Promise<void>;
+  deleteTag(name: string): Promise<void>;
+  allocations(kind: string): Promise<string[]>;
+  addAllocation(kind: string, value: string, owner: string): Promise<void>;
+  releaseAllocations(owner: string): Promise<void>;
 }
 
-export interface RuleRow {
-  name: string;
-  direction: 'INBOUND' | 'OUTBOUND';
-  srcPort: number;
-  dstPort: number;
-  protocol: number;
-  tags: string[];
-  targets: string[];
+abstract class BaseStore implements Partial<Store> {
+  abstract readonly credentials: CredentialRepo;
+  abstract readonly connections: ConnectionRepo;
+  abstract readonly tags: TagRepo;
+  listTags() {
+    return this.tags.list();
+  }
+  putTag(tag: TagRow) {
+    return this.tags.put(tag);
+  }
+  deleteTag(name: string) {
+    return this.tags.delete(name);
+  }
+  insertToken(t: Omit<TokenRow, 'revokedAt'>) {
+    return this.credentials.insertToken(t);
+  }
+  listTokens() {
+    return this.credentials.listTokens();
+  }
+  revokeToken(id: string) {
+    return this.credentials.revokeToken(id);
+  }
+  isTokenRevoked(id: string) {
+    return this.credentials.isTokenRevoked(id);
+  }
+  kvSet(cloud: string, namespace: string, key: string, value: string) {
+    return this.credentials.kvSet(cloud, namespace, key, value);
+  }
+  kvGet(cloud: string, namespace: string, key: string) {
+    return this.credentials.kvGet(cloud, namespace, key);
+  }
+  kvDelete(cloud: string, namespace: string, key: string) {
+    return this.credentials.kvDelete(cloud, namespace, key);
+  }
+  allocations(kind: string) {
+    return this.connections.allocations(kind);
+  }
+  addAllocation(kind: string, value: string, owner: string) {
+    return this.connections.addAllocation(kind, value, owner);
+  }
+  releaseAllocations(owner: string) {
+    return this.connections.releaseAllocations(owner);
+  }
 }
 
-export interface ResourceKey {
-  namespace: string;
-  cloud: string;
-  resource: string;
-}
+class SqlStore extends BaseStore implements Store {
+  readonly resources: ResourceRepo;
+  readonly rules: RuleRepo;
+  readonly tags: TagRepo;
+  readonly connections: ConnectionRepo;
+  readonly operations: OperationRepo;
+  readonly events: EventRepo;
+  readonly credentials: CredentialRepo;
 
-export interface ConnectionRow {
-  namespace: string;
-  cloudA: string;
-  cloudB: string;
-  detail: Record<string, unknown>;
-  /** Encrypted; decrypt with the SecretBox. */
-  sharedKey: string;
-  status: string;
-  createdAt: string;
-}
-
-export interface EventRow {
-  id: number;
-  time: string;
-  type: string;
-  subject: string;
-  data: unknown;
-}
-
-export interface TokenRow {
-  id: string;
-  subject: string;
-  scope: unknown;
-  issuedAt: string;
-  expiresAt: string;
-  revokedAt?: string;
-}
-
-const now = () => new Date().toISOString();
-const chunk = <T>(items: T[], size: number) =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-export class Store {
-  private constructor(
+  constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly tx?: Transaction<Database>,
     private readonly committed: Array<() => void> = [],
-  ) {}
-
-  static async open(location: string): Promise<Store> {
-    const { db, dialect } = await openDb(location);
-    return new Store(db, dialect);
+  ) {
+    super();
+    const q = () => this.tx ?? this.db;
+    this.resources = new SqlResources(q);
+    this.rules = new SqlRules(q);
+    this.tags = new SqlTags(q);
+    this.connections = new SqlConnections(q);
+    this.operations = new SqlOperations(q);
+    this.events = new SqlEvents(q);
+    this.credentials = new SqlCredentials(q);
   }
 
-  private get q(): Db {
-    return this.tx ?? this.db;
-  }
-
-  /** Runs `fn` in one transaction; everything it writes lands together or not at all. */
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.tx) return fn(this);
     const committed: Array<() => void> = [];
     const result = await this.db
       .transaction()
-      .execute((trx) => fn(new Store(this.db, this.dialect, trx, committed)));
+      .execute((trx) => fn(new SqlStore(this.db, this.dialect, trx, committed)));
     for (const hook of committed) hook();
     return result;
   }
 
-  /** Runs `hook` once what was written so far is committed: now outside a transaction, else after it commits. */
   afterCommit(hook: () => void): void {
     if (this.tx) this.committed.push(hook);
     else hook();
@@ -110,403 +143,96 @@ export class Store {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
 
-  // ---- resources ----
+/**
+ * The in-memory fake of every aggregate, for unit tests. Transactions run one
+ * at a time; a failed one restores what the repositories held when it began.
+ */
+class MemoryStore extends BaseStore implements Store {
+  readonly dialect = 'memory' as const;
+  rules = new MemoryRules();
+  resources = new MemoryResources((ns, cloud, name) => this.rules.dropResource(ns, cloud, name));
+  tags = new MemoryTags();
+  connections = new MemoryConnections();
+  operations = new MemoryOperations();
+  events = new MemoryEvents();
+  credentials = new MemoryCredentials();
+  private queue: Promise<unknown> = Promise.resolve();
+  private inTx = false;
+  private committed: Array<() => void> = [];
 
-  async insertResource(r: Omit<ResourceRow, 'createdAt'>): Promise<void> {
-    await this.q
-      .insertInto('resources')
-      .values({ ...r, created_at: now() })
-      .execute();
-  }
-
-  async getResource(namespace: string, cloud: string, name: string): Promise<ResourceRow | undefined> {
-    const row = await this.q
-      .selectFrom('resources')
-      .selectAll()
-      .where('namespace', '=', namespace)
-      .where('cloud', '=', cloud)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return row && { ...row, createdAt: row.created_at };
-  }
-
-  async listResources(filter: { namespace?: string; cloud?: string } = {}): Promise<ResourceRow[]> {
-    let q = this.q.selectFrom('resources').selectAll();
-    if (filter.namespace) q = q.where('namespace', '=', filter.namespace);
-    if (filter.cloud) q = q.where('cloud', '=', filter.cloud);
-    const rows = await q.orderBy('namespace').orderBy('cloud').orderBy('name').execute();
-    return rows.map((r) => ({ ...r, createdAt: r.created_at }));
-  }
-
-  async deleteResource(namespace: string, cloud: string, name: string): Promise<void> {
-    await this.q
-      .deleteFrom('rules')
-      .where('namespace', '=', namespace)
-      .where('cloud', '=', cloud)
-      .where('resource', '=', name)
-      .execute();
-    await this.q
-      .deleteFrom('subscriptions')
-      .where('namespace', '=', namespace)
-      .where('cloud', '=', cloud)
-      .where('resource', '=', name)
-      .execute();
-    await this.q
-      .deleteFrom('resources')
-      .where('namespace', '=', namespace)
-      .where('cloud', '=', cloud)
-      .where('name', '=', name)
-      .execute();
-  }
-
-  // ---- tags ----
-
-  async listTags(): Promise<TagRow[]> {
-    const rows = await this.q.selectFrom('tags').selectAll().orderBy('name').execute();
-    return rows.map((r) => ({
-      name: r.name,
-      uri: r.uri ?? undefined,
-      ip: r.ip ?? undefined,
-      members: JSON.parse(r.members),
-      ...(r.namespace ? { namespace: r.namespace } : {}),
-      ...(r.shared_with ? { sharedWith: JSON.parse(r.shared_with) } : {}),
-    }));
-  }
-
-  async putTag(tag: TagRow): Promise<void> {
-    const values = {
-      name: tag.name,
-      uri: tag.uri ?? null,
-      ip: tag.ip ?? null,
-      members: JSON.stringify(tag.members),
-      updated_at: now(),
-      namespace: tag.namespace ?? null,
-      shared_with: tag.sharedWith?.length ? JSON.stringify(tag.sharedWith) : null,
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.inTx) return fn(this);
+    const run = async () => {
+      const saved = this.snapshot();
+      this.inTx = true;
+      this.committed = [];
+      try {
+        const result = await fn(this);
+        const hooks = this.committed;
+        this.inTx = false;
+        for (const h of hooks) h();
+        return result;
+      } catch (e) {
+        this.inTx = false;
+        this.restore(saved);
+        throw e;
+      }
     };
-    await this.q
-      .insertInto('tags')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('name').doUpdateSet({
-          uri: values.uri,
-          ip: values.ip,
-          members: values.members,
-          updated_at: values.updated_at,
-          namespace: values.namespace,
-          shared_with: values.shared_with,
-        }),
-      )
-      .execute();
-    await this.q.deleteFrom('tag_edges').where('parent', '=', tag.name).execute();
-    for (const part of chunk(tag.members, 500)) {
-      await this.q
-        .insertInto('tag_edges')
-        .values(part.map((member) => ({ parent: tag.name, member })))
-        .execute();
-    }
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => {});
+    return next;
   }
 
-  async deleteTag(name: string): Promise<void> {
-    await this.q.deleteFrom('tag_edges').where('parent', '=', name).execute();
-    await this.q.deleteFrom('tags').where('name', '=', name).execute();
+  afterCommit(hook: () => void): void {
+    if (this.inTx) this.committed.push(hook);
+    else hook();
   }
 
-  // ---- rules and subscriptions ----
+  async close(): Promise<void> {}
 
-  async getRules(key: ResourceKey): Promise<RuleRow[]> {
-    const rows = await this.q
-      .selectFrom('rules')
-      .selectAll()
-      .where('namespace', '=', key.namespace)
-      .where('cloud', '=', key.cloud)
-      .where('resource', '=', key.resource)
-      .orderBy('name')
-      .execute();
-    return rows.map((r) => ({
-      name: r.name,
-      direction: r.direction as RuleRow['direction'],
-      srcPort: r.src_port,
-      dstPort: r.dst_port,
-      protocol: r.protocol,
-      tags: JSON.parse(r.tags),
-      targets: JSON.parse(r.targets),
-    }));
+  private snapshot() {
+    return structuredClone({
+      resources: this.resources.rows,
+      rules: this.rules.rules,
+      subscriptions: this.rules.subscriptions,
+      tags: this.tags.rows,
+      connections: this.connections.rows,
+      allocated: this.connections.allocated,
+      operations: this.operations.rows,
+      events: this.events.rows,
+      tokens: this.credentials.tokens,
+      kv: this.credentials.kv,
+    });
   }
 
-  /**
-   * Inserts or replaces rules by name, then records the resource's subscriptions
-   * (undefined: they did not change).
-   */
-  async putRules(key: ResourceKey, rules: RuleRow[], subscribedTags: string[] | undefined): Promise<void> {
-    const t = now();
-    for (const part of chunk(rules, 200)) {
-      if (part.length === 0) continue;
-      await this.q
-        .insertInto('rules')
-        .values(
-          part.map((r) => ({
-            namespace: key.namespace,
-            cloud: key.cloud,
-            resource: key.resource,
-            name: r.name,
-            direction: r.direction,
-            src_port: r.srcPort,
-            dst_port: r.dstPort,
-            protocol: r.protocol,
-            tags: JSON.stringify(r.tags),
-            targets: JSON.stringify(r.targets),
-            updated_at: t,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['namespace', 'cloud', 'resource', 'name']).doUpdateSet((eb) => ({
-            direction: eb.ref('excluded.direction'),
-            src_port: eb.ref('excluded.src_port'),
-            dst_port: eb.ref('excluded.dst_port'),
-            protocol: eb.ref('excluded.protocol'),
-            tags: eb.ref('excluded.tags'),
-            targets: eb.ref('excluded.targets'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute();
-    }
-    if (subscribedTags) await this.setSubscriptions(key, subscribedTags);
-  }
-
-  async deleteRules(key: ResourceKey, names: string[], subscribedTags: string[]): Promise<void> {
-    if (names.length > 0) {
-      await this.q
-        .deleteFrom('rules')
-        .where('namespace', '=', key.namespace)
-        .where('cloud', '=', key.cloud)
-        .where('resource', '=', key.resource)
-        .where('name', 'in', names)
-        .execute();
-    }
-    await this.setSubscriptions(key, subscribedTags);
-  }
-
-  private async setSubscriptions(key: ResourceKey, tags: string[]): Promise<void> {
-    await this.q
-      .deleteFrom('subscriptions')
-      .where('namespace', '=', key.namespace)
-      .where('cloud', '=', key.cloud)
-      .where('resource', '=', key.resource)
-      .execute();
-    const unique = [...new Set(tags)];
-    for (const part of chunk(unique, 500)) {
-      await this.q
-        .insertInto('subscriptions')
-        .values(part.map((tag) => ({ tag, ...key })))
-        .execute();
-    }
-  }
-
-  /** Every resource whose rules reference any of `tags`. */
-  async subscribersOf(tags: string[]): Promise<ResourceKey[]> {
-    if (tags.length === 0) return [];
-    const seen = new Map<string, ResourceKey>();
-    for (const part of chunk(tags, 500)) {
-      const rows = await this.q
-        .selectFrom('subscriptions')
-        .select(['namespace', 'cloud', 'resource'])
-        .where('tag', 'in', part)
-        .execute();
-      for (const r of rows) seen.set(`${r.namespace}\0${r.cloud}\0${r.resource}`, r);
-    }
-    return [...seen.values()];
-  }
-
-  // ---- connections ----
-
-  async getConnection(namespace: string, cloudA: string, cloudB: string): Promise<ConnectionRow | undefined> {
-    const r = await this.q
-      .selectFrom('connections')
-      .selectAll()
-      .where('namespace', '=', namespace)
-      .where('cloud_a', '=', cloudA)
-      .where('cloud_b', '=', cloudB)
-      .executeTakeFirst();
-    return r && toConnection(r);
-  }
-
-  async listConnections(namespace?: string): Promise<ConnectionRow[]> {
-    let q = this.q.selectFrom('connections').selectAll();
-    if (namespace) q = q.where('namespace', '=', namespace);
-    return (await q.orderBy('namespace').orderBy('cloud_a').orderBy('cloud_b').execute()).map(toConnection);
-  }
-
-  async putConnection(c: Omit<ConnectionRow, 'createdAt'>): Promise<void> {
-    const values = {
-      namespace: c.namespace,
-      cloud_a: c.cloudA,
-      cloud_b: c.cloudB,
-      detail: JSON.stringify(c.detail),
-      shared_key: c.sharedKey,
-      status: c.status,
-      created_at: now(),
+  private restore(s: ReturnType<MemoryStore['snapshot']>) {
+    const put = <K, V>(target: Map<K, V>, source: Map<K, V>) => {
+      target.clear();
+      for (const [k, v] of source) target.set(k, v);
     };
-    await this.q
-      .insertInto('connections')
-      .values(values)
-      .onConflict((oc) =>
-        oc
-          .columns(['namespace', 'cloud_a', 'cloud_b'])
-          .doUpdateSet({ detail: values.detail, shared_key: values.shared_key, status: values.status }),
-      )
-      .execute();
-  }
-
-  async deleteConnection(namespace: string, cloudA: string, cloudB: string): Promise<void> {
-    await this.q
-      .deleteFrom('connections')
-      .where('namespace', '=', namespace)
-      .where('cloud_a', '=', cloudA)
-      .where('cloud_b', '=', cloudB)
-      .execute();
-  }
-
-  // ---- events ----
-
-  async appendEvent(e: { type: string; subject: string; data: unknown }): Promise<EventRow> {
-    const time = now();
-    const row = await this.q
-      .insertInto('events')
-      .values({ time, type: e.type, subject: e.subject, data: JSON.stringify(e.data ?? {}) })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { id: Number(row.id), time, type: e.type, subject: e.subject, data: e.data ?? {} };
-  }
-
-  async eventsSince(afterId: number, limit = 1000): Promise<EventRow[]> {
-    const rows = await this.q
-      .selectFrom('events')
-      .selectAll()
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: Number(r.id),
-      time: r.time,
-      type: r.type,
-      subject: r.subject,
-      data: JSON.parse(r.data),
-    }));
-  }
-
-  /** Keeps the newest `keep` events. */
-  async pruneEvents(keep: number): Promise<void> {
-    const newest = await this.q
-      .selectFrom('events')
-      .select('id')
-      .orderBy('id', 'desc')
-      .offset(keep)
-      .limit(1)
-      .executeTakeFirst();
-    if (newest) await this.q.deleteFrom('events').where('id', '<=', newest.id).execute();
-  }
-
-  // ---- tokens ----
-
-  async insertToken(t: Omit<TokenRow, 'revokedAt'>): Promise<void> {
-    await this.q
-      .insertInto('tokens')
-      .values({
-        id: t.id,
-        subject: t.subject,
-        scope: JSON.stringify(t.scope),
-        issued_at: t.issuedAt,
-        expires_at: t.expiresAt,
-        revoked_at: null,
-      })
-      .execute();
-  }
-
-  async listTokens(): Promise<TokenRow[]> {
-    const rows = await this.q.selectFrom('tokens').selectAll().orderBy('issued_at').execute();
-    return rows.map((r) => ({
-      id: r.id,
-      subject: r.subject,
-      scope: JSON.parse(r.scope),
-      issuedAt: r.issued_at,
-      expiresAt: r.expires_at,
-      revokedAt: r.revoked_at ?? undefined,
-    }));
-  }
-
-  /** Returns false when no such token was issued. */
-  async revokeToken(id: string): Promise<boolean> {
-    const res = await this.q
-      .updateTable('tokens')
-      .set({ revoked_at: now() })
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
-  }
-
-  async isTokenRevoked(id: string): Promise<boolean> {
-    const r = await this.q.selectFrom('tokens').select('revoked_at').where('id', '=', id).executeTakeFirst();
-    return !!r?.revoked_at;
-  }
-
-  // ---- plugin key-value store ----
-
-  async kvSet(cloud: string, namespace: string, key: string, value: string): Promise<void> {
-    await this.q
-      .insertInto('kv')
-      .values({ cloud, namespace, key, value })
-      .onConflict((oc) => oc.columns(['cloud', 'namespace', 'key']).doUpdateSet({ value }))
-      .execute();
-  }
-
-  async kvGet(cloud: string, namespace: string, key: string): Promise<string | undefined> {
-    const r = await this.q
-      .selectFrom('kv')
-      .select('value')
-      .where('cloud', '=', cloud)
-      .where('namespace', '=', namespace)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return r?.value;
-  }
-
-  async kvDelete(cloud: string, namespace: string, key: string): Promise<void> {
-    await this.q
-      .deleteFrom('kv')
-      .where('cloud', '=', cloud)
-      .where('namespace', '=', namespace)
-      .where('key', '=', key)
-      .execute();
-  }
-
-  // ---- allocations ----
-
-  async allocations(kind: string): Promise<string[]> {
-    return (await this.q.selectFrom('allocations').select('value').where('kind', '=', kind).execute()).map(
-      (r) => r.value,
-    );
-  }
-
-  async addAllocation(kind: string, value: string, owner: string): Promise<void> {
-    await this.q.insertInto('allocations').values({ kind, value, owner, created_at: now() }).execute();
-  }
-
-  async releaseAllocations(owner: string): Promise<void> {
-    await this.q.deleteFrom('allocations').where('owner', '=', owner).execute();
+    put(this.resources.rows, s.resources);
+    put(this.rules.rules, s.rules);
+    put(this.rules.subscriptions, s.subscriptions);
+    put(this.tags.rows, s.tags);
+    put(this.connections.rows, s.connections);
+    put(this.connections.allocated, s.allocated);
+    put(this.operations.rows, s.operations);
+    this.events.rows = s.events;
+    put(this.credentials.tokens, s.tokens);
+    put(this.credentials.kv, s.kv);
   }
 }
 
-function toConnection(r: Database['connections']): ConnectionRow {
-  return {
-    namespace: r.namespace,
-    cloudA: r.cloud_a,
-    cloudB: r.cloud_b,
-    detail: JSON.parse(r.detail),
-    sharedKey: r.shared_key,
-    status: r.status,
-    createdAt: r.created_at,
-  };
-}
+export const Store = {
+  /** `location` is a file path, ':memory:' or a postgres:// URL. */
+  async open(location: string): Promise<Store> {
+    const { db, dialect } = await openDb(location);
+    return new SqlStore(db, dialect);
+  },
+  /** Every aggregate in memory (unit tests of the services). */
+  memory(): Store {
+    return new MemoryStore();
+  },
+};
