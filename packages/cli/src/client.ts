@@ -1,8 +1,11 @@
 // The CLI's HTTP client for the controller's REST API. Address and token come
 // from flags, then $SKYWAY_URL/$SKYWAY_TOKEN, then the files the controller
-// wrote into $SKYWAY_HOME on first start.
+// wrote into $SKYWAY_HOME on first start. An https controller is trusted
+// through its own CA ($SKYWAY_CA_FILE, else $SKYWAY_HOME/ca/ca.crt), not the
+// system's roots.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export class ApiError extends Error {
   constructor(
@@ -44,11 +47,19 @@ export function createApiClient(opts: { url?: string; token?: string } = {}): Ap
     'http://127.0.0.1:7070'
   ).replace(/\/$/, '');
   const token = opts.token ?? process.env.SKYWAY_TOKEN ?? readOr(join(home, 'admin.token'));
+  const caFile = process.env.SKYWAY_CA_FILE ?? join(home, 'ca', 'ca.crt');
+  const ca = url.startsWith('https:') ? readOr(caFile) : undefined;
+  const dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
   const raw = async (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (token) headers.set('authorization', `Bearer ${token}`);
     try {
-      return await fetch(`${url}${path}`, { ...init, headers });
+      if (!dispatcher) return await fetch(`${url}${path}`, { ...init, headers });
+      return (await undiciFetch(`${url}${path}`, {
+        ...(init as object),
+        headers: Object.fromEntries(headers.entries()),
+        dispatcher,
+      })) as unknown as Response;
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new ApiError(

@@ -3,7 +3,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
+import {
+  type ControllerConfig,
+  checkPlaintext,
+  type InProcessFactory,
+  isLoopback,
+  loadConfig,
+  parseConfig,
+} from '@skyway/controller';
 import { createLocalPlugin, DESCRIPTOR_FILE, localOptionsFromConfig } from '@skyway/plugin-local';
 
 export const embeddedConfig = {
@@ -23,18 +30,30 @@ export const embeddedConfig = {
   },
 };
 
-/** The config file given, else $SKYWAY_HOME/skyway.yaml, else the embedded defaults. */
-export function resolveConfig(home: string, file?: string, listen?: string): ControllerConfig {
+/**
+ * The config file given, else $SKYWAY_HOME/skyway.yaml, else the embedded defaults; with the
+ * flags' overrides (a --listen beyond loopback gets TLS unless --insecure).
+ */
+export function resolveConfig(
+  home: string,
+  file?: string,
+  listen?: string,
+  flags: { insecure?: boolean; tls?: boolean } = {},
+): ControllerConfig {
   const fallback = join(home, 'skyway.yaml');
-  const config = file
+  let config = file
     ? loadConfig(file, home)
     : existsSync(fallback)
       ? loadConfig(fallback, home)
       : parseConfig(embeddedConfig, 'embedded defaults', home);
   if (listen) {
     const [host, port] = listen.split(':');
-    return { ...config, host: host || config.host, port: Number(port ?? config.port) };
+    config = { ...config, host: host || config.host, port: Number(port ?? config.port) };
+    if (!isLoopback(config.host) && !config.insecure) config = { ...config, tls: true };
   }
+  if (flags.insecure) config = { ...config, insecure: true };
+  if (flags.tls !== undefined) config = { ...config, tls: flags.tls };
+  checkPlaintext(config);
   return config;
 }
 

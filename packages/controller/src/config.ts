@@ -41,11 +41,34 @@ export interface ControllerConfig {
   metricsListen?: { host: string; port: number };
   /** Lifetime of an out-of-process plugin's API key; renewed every third of it while the plugin runs. */
   pluginKeyTtlMs: number;
+  /** Where the master key is (default $SKYWAY_HOME/secret.key; SKYWAY_MASTER_KEY overrides both). */
+  masterKeyFile?: string;
+  /** Serve REST and the plugin callbacks over TLS with the controller's CA (default: when beyond loopback). */
+  tls: boolean;
+  /** Allow plain HTTP beyond loopback (config `insecure: true`, `skyway serve --insecure`). */
+  insecure: boolean;
   /** The Paraglider-compatible API's own listener (loopback or Unix socket); off when absent. */
   paraglider?: ParagliderConfig;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Plain HTTP beyond loopback only when asked for by name (`insecure`). */
+export function checkPlaintext(
+  c: { host: string; tls: boolean; insecure: boolean },
+  fail: (field: string, msg: string) => Error = (field, msg) => invalidArgument(`${field} ${msg}`, field),
+): void {
+  if (!c.tls && !c.insecure && !isLoopback(c.host))
+    throw fail(
+      'tls',
+      `is off while listen ${c.host} is beyond loopback: REST and plugin callbacks would be plain HTTP; serve TLS (the default) or set insecure: true (skyway serve --insecure)`,
+    );
+}
 
 export function defaultHome(): string {
   return process.env.SKYWAY_HOME ?? join(process.env.HOME ?? '/root', '.skyway');
@@ -69,6 +92,9 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     'repair_drift',
     'metrics_listen',
     'plugin_key_ttl',
+    'master_key_file',
+    'tls',
+    'insecure',
     'paraglider',
   ];
   for (const k of Object.keys(obj))
@@ -131,6 +157,13 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     obj.metrics_listen === undefined ? undefined : hostPort(obj.metrics_listen, 'metrics_listen', '');
   const pluginKeyTtlMs = parseDuration(String(obj.plugin_key_ttl ?? '1h'), 'plugin_key_ttl');
   if (pluginKeyTtlMs < 3000) throw fail('plugin_key_ttl', 'must be at least 3s');
+  if (obj.master_key_file !== undefined && (typeof obj.master_key_file !== 'string' || !obj.master_key_file))
+    throw fail('master_key_file', 'must be a file path');
+  for (const k of ['tls', 'insecure'] as const)
+    if (obj[k] !== undefined && typeof obj[k] !== 'boolean') throw fail(k, 'must be true or false');
+  const insecure = obj.insecure === true;
+  const tls = typeof obj.tls === 'boolean' ? obj.tls : !isLoopback(listen.host);
+  checkPlaintext({ host: listen.host, tls, insecure }, (field, msg) => fail(field, msg));
   const base = source.includes('/') ? dirname(resolve(source)) : process.cwd();
   return {
     home,
@@ -148,6 +181,9 @@ export function parseConfig(raw: unknown, source: string, home = defaultHome()):
     pollInterval,
     repairDrift,
     pluginKeyTtlMs,
+    tls,
+    insecure,
+    ...(obj.master_key_file ? { masterKeyFile: resolve(base, String(obj.master_key_file)) } : {}),
     ...(obj.paraglider === undefined ? {} : { paraglider: parseParagliderConfig(obj.paraglider, source) }),
   };
 }

@@ -1,7 +1,8 @@
 // The composition root: opens the store, builds the services, starts the
 // plugins (in-process or as their own processes), the callback service they
 // call, and the REST API.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { failedPrecondition } from '@skyway/core';
 import {
@@ -12,6 +13,7 @@ import {
   inProcessController,
   launchPlugin,
   loadDescriptor,
+  type PluginDescriptor,
   PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
@@ -22,7 +24,7 @@ import { makeAgentRoutes, startAgentTunnel } from './agents/index.js';
 import { Revocations, registryBackend, storeTokenBackend } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
 import { openFileCa } from './ca/index.js';
-import type { ControllerConfig } from './config.js';
+import type { CloudConfig, ControllerConfig } from './config.js';
 import { ConsoleSessions, consoleRoutes, installSessionCookies } from './console/index.js';
 import { bearerCaller, controllerService } from './grpc/controller-service.js';
 import { PluginKeys } from './grpc/plugin-keys.js';
@@ -31,7 +33,7 @@ import { startParagliderListener } from './http/paraglider/index.js';
 import { startMetrics } from './metrics/index.js';
 import { OverlayDelivery } from './overlay/delivery.js';
 import { OverlayService } from './overlay/service.js';
-import { SecretBox } from './secrets.js';
+import { homeFiles, SecretBox, writePrivateFile } from './secrets.js';
 import { AccessService } from './services/access.js';
 import { ConnectivityService } from './services/connectivity.js';
 import { EventBus } from './services/events.js';
@@ -85,17 +87,21 @@ export interface RunningController {
 export async function startController(opts: StartOptions): Promise<RunningController> {
   const { config } = opts;
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  chmodSync(config.home, 0o700);
   const store = await Store.open(config.database);
   const closers: Array<() => Promise<void> | void> = [() => store.close()];
   try {
-    const secrets = SecretBox.fromFile(join(config.home, 'secret.key'));
+    tightenModes(config);
+    // The master key: never in the store (env, master_key_file or $SKYWAY_HOME/secret.key).
+    const secrets = SecretBox.forHome(config.home, { keyFile: config.masterKeyFile });
     const events = new EventBus(store);
-    // One CA and one revocation list for every credential kind and every listener.
-    const { ca, registry: issued } = await openFileCa(config.home);
+    // One CA and one revocation list for every credential kind and every listener; the CA key sealed.
+    const { ca, registry: issued } = await openFileCa(config.home, undefined, secrets);
     const revocations = await Revocations.open([storeTokenBackend(store), registryBackend(issued)]);
     const tokens = await TokenService.open({
       keyFile: join(config.home, 'token-key.jwk'),
       revocations,
+      sealer: secrets,
     });
     const access = new AccessService(store, tokens, events, revocations);
     const adminFile = join(config.home, 'admin.token');
@@ -126,12 +132,18 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       ttlMs: config.pluginKeyTtlMs,
       onError: (err: unknown, what: string) => opts.logger?.error({ err }, what),
     };
+    // TLS for REST and the plugin callbacks (always beyond loopback, unless insecure): a server
+    // certificate from the controller's CA, issued at each start.
+    const serverTls = config.tls
+      ? { ...(await ca.issueServer({ names: serverNames(config.host) })), caPem: ca.certPem }
+      : undefined;
     // The callback service for out-of-process plugins, authenticated by each plugin's API key.
-    const callbackDeps = { store, plugins, connectivity, tokens, addressPools: config.addressPools };
+    const callbackDeps = { store, plugins, connectivity, tokens, secrets, addressPools: config.addressPools };
     const callbacks = await serve({
       routes: controllerRoutes(controllerService(callbackDeps, bearerCaller(tokens))),
       host: config.host,
       port: config.pluginPort,
+      ...(serverTls ? { tls: serverTls } : {}),
     });
     closers.push(() => callbacks.close());
 
@@ -146,7 +158,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
           const impl = await factory({
             cloud: cloud.name,
             namespace,
-            config: { ...descriptor?.default_config, ...cloud.config },
+            config: cloudConfig(secrets, namespace, cloud, descriptor),
             controller,
           });
           plugins.add({
@@ -173,11 +185,12 @@ export async function startController(opts: StartOptions): Promise<RunningContro
         const launched = await launchPlugin({
           descriptor,
           controllerUrl: callbacks.url,
+          ...(serverTls ? { controllerCa: ca.certPem } : {}),
           apiKey: await keys.issue(),
           env: {
             SKYWAY_PLUGIN_CLOUD: cloud.name,
             SKYWAY_PLUGIN_NAMESPACE: namespace,
-            SKYWAY_PLUGIN_CONFIG: JSON.stringify({ ...descriptor.default_config, ...cloud.config }),
+            SKYWAY_PLUGIN_CONFIG: JSON.stringify(cloudConfig(secrets, namespace, cloud, descriptor)),
           },
           onStderr: (line) => pluginLog?.warn({ stderr: line }, 'plugin stderr'),
         }).catch(async (e) => {
@@ -234,6 +247,9 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       logger: opts.logger,
       extraRoutes: [agentRoutes, ...(opts.extraRoutes ?? [])],
       beforeAuth: (a) => installSessionCookies(a, consoleSessions),
+      ...(serverTls
+        ? { tls: { ...serverTls, revoked: (serial: string) => revocations.isRevokedSync(serial) } }
+        : {}),
     });
     await app.register(consoleRoutes({ sessions: consoleSessions, tokens }));
     closers.push(() => app.close());
@@ -246,10 +262,11 @@ export async function startController(opts: StartOptions): Promise<RunningContro
     let url = 'http://inject';
     if (opts.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
-      writeFileSync(join(config.home, 'url'), `${url}\n`);
+      writePrivateFile(join(config.home, 'url'), `${url}\n`);
     } else {
       await app.ready();
     }
+    tightenModes(config); // what the listeners and the store wrote since
     let paragliderUrl: string | undefined;
     // Its own listener, started whenever the config asks for it (inject()-only tests too).
     if (config.paraglider) {
@@ -276,6 +293,39 @@ export async function startController(opts: StartOptions): Promise<RunningContro
   } catch (e) {
     for (const c of closers.reverse()) await c();
     throw e;
+  }
+}
+
+/** Names on the REST and callback certificate: the listen address, and this host's for a wildcard. */
+function serverNames(host: string): string[] {
+  const wildcard = host === '0.0.0.0' || host === '::';
+  return [...new Set([...(wildcard ? [hostname()] : [host]), 'localhost', '127.0.0.1'])];
+}
+
+/** A cloud's plugin config: the descriptor's defaults, then the cloud's, its sealed values opened. */
+function cloudConfig(
+  secrets: SecretBox,
+  namespace: string,
+  cloud: CloudConfig,
+  descriptor: PluginDescriptor | undefined,
+): Record<string, unknown> {
+  const merged = { ...descriptor?.default_config, ...cloud.config };
+  return secrets.openConfig(merged, `namespaces.${namespace}.clouds.${cloud.name}.config`);
+}
+
+/** Every file Skyway writes under $SKYWAY_HOME is 0600 and every directory 0700, whatever the umask was. */
+function tightenModes(config: ControllerConfig): void {
+  const chmodIf = (path: string, mode: number) => {
+    if (existsSync(path)) chmodSync(path, mode);
+  };
+  for (const f of homeFiles) chmodIf(join(config.home, f), 0o600);
+  const caDir = join(config.home, 'ca');
+  if (existsSync(caDir)) {
+    chmodSync(caDir, 0o700);
+    for (const f of readdirSync(caDir)) chmodIf(join(caDir, f), 0o600);
+  }
+  if (!/^postgres(ql)?:\/\//.test(config.database) && config.database !== ':memory:') {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) chmodIf(`${config.database}${suffix}`, 0o600);
   }
 }
 

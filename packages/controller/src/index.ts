@@ -14,5 +14,6 @@ export {
 export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
 export * from './overlay/index.js';
+export * from './secrets.js';
 export type { Drift, PollReport } from './services/poller.js';
 export * from './store/store.js';

@@ -17,6 +17,7 @@ import {
   CONTROL_STDIN,
   ENV_API_KEY,
   ENV_CONTROL,
+  ENV_CONTROLLER_CA,
   ENV_CONTROLLER_URL,
   ENV_LISTEN,
   KEY_ACK_PREFIX,
@@ -30,6 +31,8 @@ export interface LaunchOptions {
   controllerUrl: string;
   /** This plugin's own revocable key: bearer for its callbacks, and required from its callers. */
   apiKey: string;
+  /** The CA (PEM) of an https controllerUrl, for the plugin to trust. */
+  controllerCa?: string;
   /** Extra environment for the child. The controller's own environment is NOT passed on (only PATH, HOME, locale, TZ, TMPDIR). */
   env?: Record<string, string>;
   /** Working directory; default the descriptor file's directory, else the current one. */
@@ -108,6 +111,7 @@ export async function launchPlugin(opts: LaunchOptions): Promise<LaunchedPlugin>
     [ENV_CONTROLLER_URL]: opts.controllerUrl,
     [ENV_API_KEY]: opts.apiKey,
     [ENV_CONTROL]: CONTROL_STDIN,
+    ...(opts.controllerCa ? { [ENV_CONTROLLER_CA]: opts.controllerCa } : {}),
   });
   const [cmd, ...args] = d.command;
   const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, {

@@ -11,6 +11,8 @@ import { type Authorize, connectController, pluginRoutes, serve } from './transp
 export const ENV_LISTEN = 'SKYWAY_PLUGIN_LISTEN';
 export const ENV_CONTROLLER_URL = 'SKYWAY_CONTROLLER_URL';
 export const ENV_API_KEY = 'SKYWAY_PLUGIN_API_KEY';
+/** The controller's CA (PEM), when its callback URL is https: the plugin trusts only it. */
+export const ENV_CONTROLLER_CA = 'SKYWAY_CONTROLLER_CA';
 export const READY_PREFIX = 'SKYWAY_PLUGIN_READY';
 /** `stdin` when the launcher keeps a control pipe on the plugin's stdin (see launcher.ts). */
 export const ENV_CONTROL = 'SKYWAY_PLUGIN_CONTROL';
@@ -154,7 +156,11 @@ export async function runPlugin(factory: PluginFactory, opts: RunPluginOptions =
     const ring = apiKey ? new KeyRing(apiKey) : undefined;
     const conn =
       controllerUrl && ring
-        ? connectController({ url: controllerUrl, token: () => ring.current })
+        ? connectController({
+            url: controllerUrl,
+            token: () => ring.current,
+            ...(env[ENV_CONTROLLER_CA] ? { tls: { caPem: env[ENV_CONTROLLER_CA] } } : {}),
+          })
         : undefined;
     const impl = await factory({
       controller: conn?.client,

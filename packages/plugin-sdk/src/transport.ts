@@ -26,6 +26,23 @@ export interface TlsFiles {
   ca?: string;
 }
 
+/** The same as PEM text rather than file paths (the controller issues its certificates in memory). */
+export interface TlsPem {
+  certPem?: string;
+  keyPem?: string;
+  caPem?: string;
+}
+
+export type Tls = TlsFiles | TlsPem;
+
+const pemOf = (tls: Tls | undefined, part: 'cert' | 'key' | 'ca'): string | Buffer | undefined => {
+  if (!tls) return undefined;
+  const pem = (tls as TlsPem)[`${part}Pem`];
+  if (pem) return pem;
+  const file = (tls as Partial<TlsFiles>)[part];
+  return file ? readFileSync(file) : undefined;
+};
+
 export interface Served {
   /** e.g. http://127.0.0.1:50051 */
   url: string;
@@ -42,7 +59,7 @@ export async function serve(opts: {
   routes: (router: ConnectRouter) => void;
   host?: string;
   port?: number;
-  tls?: TlsFiles;
+  tls?: Tls;
   authorize?: Authorize;
 }): Promise<Served> {
   const handler = connectNodeAdapter({
@@ -51,7 +68,7 @@ export async function serve(opts: {
   });
   const server = opts.tls
     ? http2.createSecureServer(
-        { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) },
+        { cert: pemOf(opts.tls, 'cert'), key: pemOf(opts.tls, 'key'), minVersion: 'TLSv1.2' },
         handler,
       )
     : http2.createServer(handler);
@@ -102,9 +119,10 @@ export interface Connection<C> {
 
 function grpcClient<S extends typeof CloudPlugin | typeof Controller>(
   service: S,
-  opts: { url: string; token?: Token; tls?: TlsFiles; timeoutMs?: number },
+  opts: { url: string; token?: Token; tls?: Tls; timeoutMs?: number },
 ) {
-  const nodeOptions = opts.tls?.ca ? { ca: readFileSync(opts.tls.ca) } : undefined;
+  const ca = pemOf(opts.tls, 'ca');
+  const nodeOptions = ca ? { ca } : undefined;
   const sessionManager = new Http2SessionManager(opts.url, { pingIntervalMs: 10_000 }, nodeOptions);
   const bearer: Interceptor = (next) => (req) => {
     const token = typeof opts.token === 'function' ? opts.token() : opts.token;
@@ -122,11 +140,11 @@ function grpcClient<S extends typeof CloudPlugin | typeof Controller>(
 }
 
 /** Connects to a plugin served over gRPC. `close()` ends the HTTP/2 session. */
-export const connect = (opts: { url: string; token?: Token; tls?: TlsFiles; timeoutMs?: number }) =>
+export const connect = (opts: { url: string; token?: Token; tls?: Tls; timeoutMs?: number }) =>
   grpcClient(CloudPlugin, opts) as Connection<PluginClient>;
 
 /** Connects a plugin to the controller's callback service, authenticated with the plugin's API key. */
-export const connectController = (opts: { url: string; token: Token; tls?: TlsFiles }) =>
+export const connectController = (opts: { url: string; token: Token; tls?: Tls }) =>
   grpcClient(Controller, opts) as Connection<ControllerClient>;
 
 /** The same client interface as connect(), calling the implementation in this process. */

@@ -19,14 +19,15 @@ export function registerCa(program: Command): void {
     ca
       .command('init')
       .description(
-        'create the CA under $SKYWAY_HOME/ca (key mode 0600) if there is none; print its fingerprint',
+        'create the CA under $SKYWAY_HOME/ca (key sealed, mode 0600) if there is none; print its fingerprint',
       )
       .option('--home <dir>', 'Skyway home (default $SKYWAY_HOME or ~/.skyway)'),
     'SKYWAY_HOME=/etc/skyway skyway ca init',
   ).action(async (o, cmd: Command) => {
     const home = o.home ?? skywayHome();
-    const { openFileCa } = await import('@skyway/controller'); // loaded here: --help stays fast
-    const { ca: authority, dir } = await openFileCa(home);
+    // Loaded here: --help stays fast. The key is sealed with the controller's master key, as the controller keeps it.
+    const { openFileCa, SecretBox } = await import('@skyway/controller');
+    const { ca: authority, dir } = await openFileCa(home, undefined, SecretBox.forHome(home));
     const x = new X509Certificate(authority.certPem);
     const out = {
       certificate: join(dir, 'ca.crt'),

@@ -11,6 +11,7 @@ import { registerOverlay } from './overlay.js';
 import { registerPlugin } from './plugin.js';
 import { registerResource } from './resource.js';
 import { registerRule } from './rule.js';
+import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
 import { registerTag } from './tag.js';
 import { registerToken } from './token.js';
@@ -34,6 +35,7 @@ const areas: Array<(program: Command) => void> = [
   registerCa,
   registerOverlay,
   registerUi,
+  registerSecret,
 ];
 
 export function registerCommands(program: Command): void {

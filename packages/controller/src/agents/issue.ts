@@ -190,7 +190,10 @@ export async function issueControlCredentials(
     expiresAt: t.expiresAt,
   };
   if (r.certificate) {
-    const c = await deps.ca.issueClientWithKey({ kind: 'control', name: r.name, role: r.role }, ttlMs);
+    const c = await deps.ca.issueClientWithKey(
+      { kind: 'control', name: r.name, role: r.role, namespaces },
+      ttlMs,
+    );
     out.certificate = { id: c.serial, certificate: c.certPem, key: c.keyPem, ca: deps.ca.certPem };
   }
   return out;

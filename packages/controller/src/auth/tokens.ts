@@ -2,7 +2,7 @@
 // namespaces (API tokens) or to one agent service (service tokens), and
 // revocable by their `jti`.
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { failedPrecondition, invalidArgument, unauthenticated } from '@skyway/core';
 import {
@@ -69,22 +69,33 @@ export class TokenService {
     private readonly now: () => number,
   ) {}
 
-  /** Loads the signing key from `keyFile`, creating it (mode 0600) on first start. */
+  /**
+   * Loads the signing key from `keyFile`, creating it (mode 0600) on first start; with a
+   * `sealer` the file holds it sealed (a plain one from before is sealed on load).
+   */
   static async open(opts: {
     keyFile?: string;
     revocations: RevocationList;
     now?: () => number;
+    sealer?: { seal(plain: string): string; open(sealed: string): string };
   }): Promise<TokenService> {
     let jwk: JWK | undefined;
-    if (opts.keyFile) jwk = await readFile(opts.keyFile, 'utf8').then(JSON.parse, () => undefined);
+    const text = opts.keyFile ? await readFile(opts.keyFile, 'utf8').catch(() => undefined) : undefined;
+    const sealed = text?.startsWith('v1:') ?? false;
+    if (text) jwk = JSON.parse(sealed && opts.sealer ? opts.sealer.open(text) : text) as JWK;
+    const write = async (file: string, k: JWK) => {
+      const body = opts.sealer ? opts.sealer.seal(JSON.stringify(k)) : JSON.stringify(k);
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      await writeFile(`${file}.tmp`, body, { mode: 0o600 });
+      await chmod(`${file}.tmp`, 0o600);
+      await rename(`${file}.tmp`, file);
+    };
     if (!jwk) {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
       jwk = await exportJWK(privateKey);
-      if (opts.keyFile) {
-        await mkdir(dirname(opts.keyFile), { recursive: true, mode: 0o700 });
-        await writeFile(opts.keyFile, JSON.stringify(jwk), { mode: 0o600 });
-        await chmod(opts.keyFile, 0o600);
-      }
+      if (opts.keyFile) await write(opts.keyFile, jwk);
+    } else if (opts.keyFile && opts.sealer && !sealed) {
+      await write(opts.keyFile, jwk);
     }
     const key = (await importJWK(jwk as never, 'ES256')) as Key;
     const { d: _private, ...pub } = jwk as Record<string, unknown>;

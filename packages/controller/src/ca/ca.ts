@@ -184,7 +184,9 @@ export class CertificateAuthority {
       usage: 'client',
       altNames: [{ type: 'url', value: identityToUri(identity) }],
       purpose: kind,
-      scope: scope as Record<string, string>,
+      scope: Object.fromEntries(
+        Object.entries(scope).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+      ),
     });
   }
 

@@ -6,7 +6,7 @@ import type { Role } from '../auth/tokens.js';
 export type CertIdentity =
   | { kind: 'agent'; agent: string }
   | { kind: 'service'; agent: string; serviceType: string; serviceName: string }
-  | { kind: 'control'; name: string; role: Role };
+  | { kind: 'control'; name: string; role: Role; namespaces?: string[] };
 
 const scheme = 'skyway:';
 const enc = encodeURIComponent;
@@ -18,22 +18,28 @@ export function identityToUri(id: CertIdentity): string {
     case 'service':
       return `${scheme}//service/${enc(id.agent)}/${enc(id.serviceType)}/${enc(id.serviceName)}`;
     case 'control':
-      return `${scheme}//control/${enc(id.role)}/${enc(id.name)}`;
+      // The namespaces ride along so that the certificate, used on REST (mTLS), is scoped like its token.
+      return `${scheme}//control/${enc(id.role)}/${enc(id.name)}${id.namespaces ? `/${id.namespaces.map(enc).join(',')}` : ''}`;
   }
 }
 
 export function identityFromUri(uri: string): CertIdentity | undefined {
   if (!uri.startsWith(`${scheme}//`)) return undefined;
-  const parts = uri
-    .slice(scheme.length + 2)
-    .split('/')
-    .map(decodeURIComponent);
+  const raw = uri.slice(scheme.length + 2).split('/');
+  const parts = raw.map(decodeURIComponent);
   const [kind, ...rest] = parts;
   if (kind === 'agent' && rest.length === 1) return { kind, agent: rest[0]! };
   if (kind === 'service' && rest.length === 3)
     return { kind, agent: rest[0]!, serviceType: rest[1]!, serviceName: rest[2]! };
-  if (kind === 'control' && rest.length === 2 && ['viewer', 'operator', 'admin'].includes(rest[0]!))
-    return { kind, role: rest[0] as Role, name: rest[1]! };
+  if (
+    kind === 'control' &&
+    [2, 3].includes(rest.length) &&
+    ['viewer', 'operator', 'admin'].includes(rest[0]!)
+  ) {
+    const id: CertIdentity = { kind, role: rest[0] as Role, name: rest[1]! };
+    if (rest.length === 3) id.namespaces = raw[3]!.split(',').map(decodeURIComponent);
+    return id;
+  }
   return undefined;
 }
 

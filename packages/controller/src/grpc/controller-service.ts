@@ -14,6 +14,7 @@ import {
 import type { ControllerImpl } from '@skyway/plugin-sdk';
 import { toConnectError } from '@skyway/plugin-sdk';
 import type { PluginKeyBinding, TokenService } from '../auth/tokens.js';
+import type { SecretBox } from '../secrets.js';
 import type { ConnectivityService } from '../services/connectivity.js';
 import type { PluginManager } from '../services/plugins.js';
 import type { Store } from '../store/store.js';
@@ -23,6 +24,8 @@ export interface CallbackDeps {
   plugins: PluginManager;
   connectivity: ConnectivityService;
   tokens: TokenService;
+  /** Seals KV values at rest. */
+  secrets: SecretBox;
   addressPools: string[];
 }
 
@@ -130,16 +133,17 @@ export function controllerService(deps: CallbackDeps, callerOf: CallerOf): Contr
       await deps.connectivity.ensureConnected(namespace, req.cloudA, req.cloudB);
       return {};
     }),
-    // The key-value store is keyed by the caller's own (namespace, cloud), never by what it asks for.
+    // The key-value store is keyed by the caller's own (namespace, cloud), never by what it asks for;
+    // its values are sealed at rest.
     setValue: wrap(async (req: { cloud: string; namespace: string; key: string; value: string }, caller) => {
       const b = bindingFor(caller, req.namespace, req.cloud);
-      await deps.store.kvSet(b.cloud, b.namespace, req.key, req.value);
+      await deps.store.kvSet(b.cloud, b.namespace, req.key, deps.secrets.seal(req.value));
       return {};
     }),
     getValue: wrap(async (req: { cloud: string; namespace: string; key: string }, caller) => {
       const b = bindingFor(caller, req.namespace, req.cloud);
       const value = await deps.store.kvGet(b.cloud, b.namespace, req.key);
-      return { found: value !== undefined, value: value ?? '' };
+      return { found: value !== undefined, value: value === undefined ? '' : deps.secrets.openLegacy(value) };
     }),
     deleteValue: wrap(async (req: { cloud: string; namespace: string; key: string }, caller) => {
       const b = bindingFor(caller, req.namespace, req.cloud);

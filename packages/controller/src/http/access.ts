@@ -163,6 +163,7 @@ export function installAccess(app: FastifyInstance, verify: (token: string) => P
 
   app.addHook('onRequest', async (request) => {
     if (accessOf(request) === 'public') return;
+    if (request.principal) return; // a client certificate (mTLS, see auth.ts)
     const header = request.headers.authorization;
     if (!header) throw unauthenticated('missing bearer token: send "Authorization: Bearer <token>"');
     const m = /^Bearer\s+(\S+)$/i.exec(header);

@@ -8,6 +8,7 @@ import type { TokenService } from '../auth/tokens.js';
 import { sccRoutes } from '../overlay/routes.js';
 import type { OverlayService } from '../overlay/service.js';
 import { installAccess, publicRoute } from './access.js';
+import { installCertificateAuth } from './auth.js';
 import type { Services } from './context.js';
 import { handleError } from './errors.js';
 import { namespaceRoutes, nativeRoutes } from './routes/native.js';
@@ -23,6 +24,8 @@ export interface AppOptions {
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Hooks that run before authentication (the console's session cookie becomes a bearer token). */
   beforeAuth?: (app: FastifyInstance) => void;
+  /** Serve HTTPS with this certificate, and take control client certificates from this CA (mTLS). */
+  tls?: { certPem: string; keyPem: string; caPem: string; revoked: (serial: string) => boolean };
   /** The overlay service: its SCC-compatible API is served under /scc/v1. */
   overlays?: OverlayService;
 }
@@ -43,6 +46,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     bodyLimit: 10 * 1024 * 1024,
+    ...(opts.tls
+      ? {
+          https: {
+            cert: opts.tls.certPem,
+            key: opts.tls.keyPem,
+            ca: opts.tls.caPem,
+            requestCert: true,
+            rejectUnauthorized: false, // a bearer token still works without a certificate
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
+      : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
@@ -51,6 +66,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
   opts.beforeAuth?.(app);
+  if (opts.tls) installCertificateAuth(app, opts.tls.revoked);
   // Before any route, so that every route (the docs' too) passes its check.
   installAccess(app, (token) => opts.tokens.verify(token));
   await app.register(swagger, {
