@@ -69,6 +69,8 @@ export interface RunningController {
   services: import('./http/context.js').Services;
   tokens: TokenService;
   tunnel: TunnelEndpoint;
+  /** The overlay service behind /scc/v1. */
+  overlays: OverlayService;
   /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
   paragliderUrl?: string;
   /** The one revocation list (every credential kind, every listener). */
@@ -248,6 +250,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       services,
       tokens,
       tunnel,
+      overlays,
       paragliderUrl,
       revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),
