@@ -121,7 +121,8 @@ describe('overlay: a hub and two devices on real namespaces', { skip, timeout: 1
       15_000,
     ).catch(async (e) => {
       console.log(JSON.stringify(await ok('GET', `${O}/hubs/hub1/connections`)));
-      for (const d of await ctl.overlays.objects.documents('ol')) console.log(d.site, d.version, d.appliedVersion, JSON.stringify(d.report));
+      for (const d of await ctl.overlays.objects.documents('ol'))
+        console.log(d.site, d.version, d.appliedVersion, JSON.stringify(d.report));
       for (const n of Object.keys(sites)) {
         const dir = `/run/skyway/${ns(n)}/strongswan`;
         for (const cmd of [
@@ -129,7 +130,20 @@ describe('overlay: a hub and two devices on real namespaces', { skip, timeout: 1
           ['tail', '-n', '10', `${dir}/charon.out`],
           ['swanctl', '--list-conns', '--uri', `unix://${dir}/charon.vici`],
           ['swanctl', '--list-sas', '--uri', `unix://${dir}/charon.vici`],
-          ...(n === 'edge1' ? [['swanctl', '--initiate', '--child', 'ol-h-hub1', '--timeout', '8', '--uri', `unix://${dir}/charon.vici`]] : []),
+          ...(n === 'edge1'
+            ? [
+                [
+                  'swanctl',
+                  '--initiate',
+                  '--child',
+                  'ol-h-hub1',
+                  '--timeout',
+                  '8',
+                  '--uri',
+                  `unix://${dir}/charon.vici`,
+                ],
+              ]
+            : []),
           ['ip', 'netns', 'exec', ns(n), 'ip', 'route', 'show', 'table', 'all'],
         ]) {
           const r = await runner.run(cmd[0]!, cmd.slice(1), { allowFail: true });
