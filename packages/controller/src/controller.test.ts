@@ -113,12 +113,15 @@ test('a tag rule across two gRPC plugins connects the clouds, and a restart keep
       );
       assert.ok(peer.asn);
     }
-    const rulesBefore = (await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules')).json;
+    const rulesBefore = (
+      await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules')
+    ).json;
     assert.deepEqual(rulesBefore.rules[0].targets.sort(), [`${a.json.ip}/32`, `${b.json.ip}/32`].sort());
 
     await c.close();
     c = await start();
-    const rulesAfter = (await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules')).json;
+    const rulesAfter = (await api(c, 'GET', '/api/v1/namespaces/default/clouds/cloud-a/resources/vm-a/rules'))
+      .json;
     assert.deepEqual(rulesAfter, rulesBefore);
     assert.deepEqual((await api(c, 'GET', '/api/v1/connections')).json.connections, conns);
     assert.deepEqual((await api(c, 'GET', '/api/v1/tags/app')).json.child_tags, [

@@ -15,7 +15,7 @@ import {
   PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
-import type { TunnelEndpoint } from '@skyway/tunnel';
+import type { TunnelEndpoint, TunnelLimits } from '@skyway/tunnel';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { makeAgentRoutes, startAgentTunnel } from './agents/index.js';
@@ -58,6 +58,8 @@ export interface StartOptions {
   /** Listen for HTTP (default true; false for inject()-only tests). */
   listen?: boolean;
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Timeouts and connection caps of the tunnel's listeners (tests shorten them). */
+  tunnelLimits?: Partial<TunnelLimits>;
 }
 
 export interface RunningController {
@@ -205,6 +207,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       host: config.host,
       tunnelPort: config.tunnelPort,
       servicePort: config.servicePort,
+      limits: opts.tunnelLimits,
     });
     closers.push(() => tunnel.close());
     const agentRoutes = makeAgentRoutes({ endpoint: tunnel, ca, tokens, registry: issued, revocations });

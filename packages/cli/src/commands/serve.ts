@@ -33,6 +33,8 @@ export function registerServe(program: Command): void {
       'skyway controller ready',
     );
     console.error(`skyway: serving ${controller.url} (admin token in ${home}/admin.token)`);
+    if (controller.paragliderUrl)
+      console.error(`skyway: Paraglider-compatible API (glide, no token) on ${controller.paragliderUrl}`);
     const stop = async () => {
       await controller.close();
       process.exit(0);

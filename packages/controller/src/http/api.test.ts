@@ -180,7 +180,10 @@ describe('REST API', () => {
     const res = await h.call('DELETE', `${base}/vm-b`);
     assert.equal(res.status, 200);
     assert.equal((await h.call('GET', '/api/v1/tags/default.east.vm-b')).status, 404);
-    assert.equal((await h.call('GET', '/api/v1/tags/web')).json.child_tags.includes('default.east.vm-b'), false);
+    assert.equal(
+      (await h.call('GET', '/api/v1/tags/web')).json.child_tags.includes('default.east.vm-b'),
+      false,
+    );
     assert.equal((await h.call('GET', `${base}/vm-b/rules`)).status, 404);
     const a = await h.call('GET', `${base}/vm-a/rules`);
     assert.deepEqual(a.json.rules.find((r: { name: string }) => r.name === 'web-in').targets, []);

@@ -141,8 +141,9 @@ export class TagService {
 
   /**
    * Creates or replaces a leaf tag that stands for an address and/or a URI
-   * (Paraglider's `tag set --ip/--uri`). A resource's own leaf tag and a tag
-   * with members are refused.
+   * (Paraglider's `tag set --ip/--uri`). A new tag belongs to `namespace`
+   * (null: global); an existing one keeps its owner. A resource's own leaf tag
+   * and a tag with members are refused.
    */
   async setLeaf(
     name: string,
@@ -163,20 +164,34 @@ export class TagService {
         'namespace',
       );
     }
-    const [ns, cloud, resource, ...rest] = name.split('.');
-    if (rest.length === 0 && ns && cloud && resource && (await this.store.resources.get(ns, cloud, resource))) {
+    const parts = name.split('.');
+    const [ns, cloud, resource] = parts;
+    if (parts.length === 3 && (await this.store.resources.get(ns!, cloud!, resource!))) {
       throw invalidArgument(`tag "${name}" is the leaf tag of a resource and follows the resource`, 'tag');
+    }
+    if (owner !== undefined) validateNamespaceName(owner, 'namespace');
+    if (!existing && owner !== undefined && parts.length === 3 && ns !== owner) {
+      throw invalidArgument(
+        `tag "${name}" is named like a leaf tag of namespace "${ns}"; a tag of "${owner}" cannot take that name`,
+        'tag',
+      );
     }
     const tag: Tag = {
       name,
       members: [],
-      ...(owner === undefined ? {} : { namespace: owner }),
       ...(leaf.uri ? { uri: leaf.uri } : {}),
       ...(leaf.ip ? { ip: leaf.ip } : {}),
+      ...(owner === undefined ? {} : { namespace: owner }),
+      ...(existing?.sharedWith?.length ? { sharedWith: existing.sharedWith } : {}),
     };
     await this.store.transaction(async (tx) => {
       await tx.putTag(tag);
-      await this.events.publish('tag.updated', name, { uri: tag.uri, ip: tag.ip }, tx);
+      await this.events.publish(
+        'tag.updated',
+        name,
+        { uri: tag.uri, ip: tag.ip, namespace: owner ?? null },
+        tx,
+      );
     });
     this.tags.set(name, tag);
     await this.onChange(this.affectedBy([name]));

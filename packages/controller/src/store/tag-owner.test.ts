@@ -8,34 +8,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { migrationProvider } from './migrations.js';
 import { Store } from './store.js';
 
 test('sqlite: ownership and shares round-trip; old leaf tags get their namespace', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skyway-tagowner-'));
   try {
     const file = join(dir, 'skyway.db');
-    let store = await Store.open(file);
-    await store.putTag({ name: 'web', members: ['10.0.0.0/8'], namespace: 'default', sharedWith: ['other'] });
-    await store.putTag({ name: 'global', members: [] });
-    await store.close();
-    // A store from before 0002: a leaf without owner and the migration not yet run.
+    // A store from before 0002: migrated to 0001 only, with a leaf and a parent tag.
     const raw = new Database(file);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    const to = await new Migrator({ db, provider: migrationProvider('sqlite') }).migrateTo('0001_initial');
+    assert.equal(to.error, undefined);
     raw.exec(`insert into resources values ('team', 'east', 'vm', 'lab://vm', '10.1.1.1', 'now')`);
     raw.exec(
       `insert into tags (name, uri, ip, members, updated_at) values ('team.east.vm', 'lab://vm', '10.1.1.1', '[]', 'now')`,
     );
-    raw.exec(`delete from kysely_migration where name = '0002_tag_owner'`);
-    raw.exec('alter table tags drop column namespace');
-    raw.exec('alter table tags drop column shared_with');
-    raw.close();
-    store = await Store.open(file);
+    raw.exec(`insert into tags (name, members, updated_at) values ('web', '["10.0.0.0/8"]', 'now')`);
+    await db.destroy();
+    const store = await Store.open(file);
     const tags = new Map((await store.listTags()).map((t) => [t.name, t]));
     await store.close();
     assert.equal(tags.get('team.east.vm')?.namespace, 'team');
-    // The columns were dropped and re-added: what 0002 cannot know is global.
+    // What 0002 cannot know is global.
     assert.equal(tags.get('web')?.namespace, undefined);
-    assert.equal(tags.get('global')?.namespace, undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { inProcess } from '@skyway/plugin-sdk';
 import { parseConfig } from '../../config.js';
 import { type Harness, startHarness } from '../../testing/harness.js';
 import { parseParagliderConfig } from './config.js';
-import { type ParagliderListener, startParagliderListener } from './server.js';
+import { startParagliderListener } from './server.js';
 import {
   client,
   DOCUMENTED_RULE_EXAMPLE,
@@ -22,6 +21,7 @@ import {
   rest,
   sshRules,
 } from './testing/glide-client.js';
+import { ATTACH_URI, type GlideWorld, startGlideWorld } from './testing/glide-world.js';
 import { goDecode, goRequest, sendRaw } from './testing/go-wire.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/glide/', import.meta.url));
@@ -30,7 +30,7 @@ const east = 'lab-east';
 const west = 'lab-west';
 const web2 = `${ns}.${west}.web-2`;
 const description = '{"image": "debian-12", "size": "small"}\n';
-const attachUri = `fake://${east}/${ns}/${east}/db-1`;
+const attachUri = ATTACH_URI;
 const extUri = 'https://svc.example.com/a?b=1&c=2';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
@@ -339,31 +339,17 @@ const steps: Step[] = [
 ];
 
 describe('glide v0.1.0 against the compatibility listener', () => {
+  let w: GlideWorld;
   let h: Harness;
-  let pg: ParagliderListener;
   let port: number;
 
   before(async () => {
-    h = await startHarness({ clouds: [east, west] });
-    // db-1 exists in the cloud but not in Skyway: what `glide resource attach` is for.
-    const made = await inProcess(h.fakes.get(`${ns}/${east}`)!).createResource({
-      deployment: { id: east, namespace: ns },
-      name: 'db-1',
-      description: new TextEncoder().encode('{}'),
-    });
-    assert.equal(made.uri, attachUri);
-    ctx.db1Ip = made.ip;
-    const config = parseParagliderConfig(
-      { listen: '127.0.0.1:0', role: 'operator', namespaces: [ns] },
-      'test',
-    );
-    pg = await startParagliderListener({ services: h.services, config });
-    port = Number(new URL(pg.url).port);
+    w = await startGlideWorld();
+    ({ h, port } = w);
+    assert.equal(w.db1.uri, attachUri);
+    ctx.db1Ip = w.db1.ip;
   });
-  after(async () => {
-    await pg?.close();
-    await h?.close();
-  });
+  after(() => w?.close());
 
   steps.forEach((step, i) => {
     it(step.command, async () => {
@@ -381,6 +367,11 @@ describe('glide v0.1.0 against the compatibility listener', () => {
         step.call.decode && res.status === 200 ? goDecode(step.call.decode, JSON.parse(res.body)) : undefined;
       step.check?.(answer, res.body);
     });
+  });
+
+  it("tags made through glide belong to the listener's namespace", () => {
+    for (const t of ['app', 'ext-dns', 'ext-svc', 'tagname'])
+      assert.equal(h.services.tags.get(t).namespace, ns, t);
   });
 });
 
@@ -425,6 +416,40 @@ describe('the compatibility listener', () => {
       assert.match(JSON.parse(other.body).error, /namespace "other"/);
       assert.deepEqual(Object.keys(JSON.parse((await send(client.listNamespaces())).body)), ['default']);
       assert.equal((await h.store.resources.list({})).length, 0, 'nothing was created');
+    } finally {
+      await pg.close();
+      await h.close();
+    }
+  });
+
+  it('answers a write that outlasts wait_seconds with 503, and the write goes on', async () => {
+    const h = await startHarness({ clouds: [east] });
+    let finished = false;
+    const slowRules = Object.create(h.services.rules) as typeof h.services.rules;
+    slowRules.apply = async (...args) => {
+      await new Promise((r) => setTimeout(r, 600));
+      const out = await h.services.rules.apply(...args);
+      finished = true;
+      return out;
+    };
+    const pg = await startParagliderListener({
+      services: { ...h.services, rules: slowRules },
+      config: parseParagliderConfig({ listen: '127.0.0.1:0', wait_seconds: 0.2 }, 'test'),
+    });
+    try {
+      const port = Number(new URL(pg.url).port);
+      const send = (c: GoCall) => sendRaw({ port }, goRequest(c.method, c.path, c.body, `127.0.0.1:${port}`));
+      assert.equal((await send(client.createResource('default', east, 'vm-w', '{}'))).status, 200);
+      const res = await send(client.addPermitListRules('default', east, 'vm-w', pingRules('10.0.0.0/8')));
+      assert.equal(res.status, 503);
+      assert.deepEqual(JSON.parse(res.body).code, 'UNAVAILABLE');
+      assert.match(JSON.parse(res.body).error, /still in progress after 0.2 s/);
+      await new Promise((r) => setTimeout(r, 800));
+      assert.ok(finished, 'the write went on');
+      assert.equal(
+        (await h.services.rules.get({ namespace: 'default', cloud: east, resource: 'vm-w' })).length,
+        2,
+      );
     } finally {
       await pg.close();
       await h.close();

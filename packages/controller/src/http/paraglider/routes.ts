@@ -4,8 +4,11 @@
 // takes the answer as the outcome.
 import { invalidArgument, type Tag, unavailable } from '@skyway/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../../auth/tokens.js';
+import { authorize, callerOf, type NamespaceResolver } from '../access.js';
 import { requireRole, visibleNamespaces } from '../auth.js';
 import type { Services } from '../context.js';
+import { canSeeTag, ownerOfNewTag, tagAccess } from '../tag-access.js';
 import { namesIn, resourceIn, ruleIn, ruleOut, rulesIn, tagMappingIn, tagOut } from './wire.js';
 
 type Params = Record<string, string>;
@@ -41,6 +44,13 @@ export async function paragliderRoutes(app: FastifyInstance, { services, waitMs 
     } finally {
       clearTimeout(timer);
     }
+  };
+
+  // The same checks as the /api/v1 tag routes declare: a tag's owner decides (see tag-access.ts).
+  const { read, change, upsert } = tagAccess(tags);
+  const check = async (req: FastifyRequest, role: Role, namespaces: NamespaceResolver) => {
+    const caller = callerOf(req);
+    authorize(caller, role, await namespaces(req, caller));
   };
 
   const key = (p: Params) => ({ namespace: p.namespace!, cloud: p.cloud!, resource: p.resourceName! });
@@ -122,10 +132,14 @@ export async function paragliderRoutes(app: FastifyInstance, { services, waitMs 
     const byUri = new Map((await resources.list()).map((r) => [r.uri, r]));
     return tags.resolve(tag).leaves.flatMap((l) => (l.uri && byUri.has(l.uri) ? [byUri.get(l.uri)!] : []));
   };
+  const memberNamespaces: NamespaceResolver = async (req, caller) => [
+    ...(await read(req, caller)),
+    ...new Set((await membersOf((req.params as Params).tag!)).map((m) => m.namespace)),
+  ];
   app.post('/tags/:tag/rules', async (req: Req, reply) => {
     const inputs = rulesIn(req.body);
+    await check(req, 'operator', memberNamespaces);
     const members = await membersOf(req.params.tag!);
-    for (const m of members) requireRole(req, 'operator', m.namespace);
     await within(
       'applying the rules',
       (async () => {
@@ -137,8 +151,8 @@ export async function paragliderRoutes(app: FastifyInstance, { services, waitMs 
   });
   app.delete('/tags/:tag/rules', async (req: Req, reply) => {
     const names = namesIn(req.body);
+    await check(req, 'operator', memberNamespaces);
     const members = await membersOf(req.params.tag!);
-    for (const m of members) requireRole(req, 'operator', m.namespace);
     await within(
       'deleting the rules',
       (async () => {
@@ -152,37 +166,43 @@ export async function paragliderRoutes(app: FastifyInstance, { services, waitMs 
   // ---- tags ----
   app.get('/tags', async (req) => {
     requireRole(req, 'viewer');
-    return tags.list().map(tagOut);
+    const caller = callerOf(req);
+    return tags
+      .list()
+      .filter((t) => canSeeTag(caller, t))
+      .map(tagOut);
   });
   app.get('/tags/:tag', async (req: Req) => {
-    requireRole(req, 'viewer');
+    await check(req, 'viewer', read);
     return tagOut(tags.get(req.params.tag!));
   });
   // Every leaf below the tag (IP and URI tags, and IP/CIDR members as IP mappings), as Paraglider's ResolveTag.
   app.post('/tags/:tag/resolveMembers', async (req: Req) => {
-    requireRole(req, 'viewer');
+    await check(req, 'viewer', read);
     const name = req.params.tag!;
     tags.resolve(name); // unknown tags and cycles fail here, with the services' errors
     return leavesOf(name, tags.lookup).map(tagOut);
   });
   app.post('/tags/:tag/applyMembers', async (req: Req, reply) => {
-    requireRole(req, 'operator');
     const m = tagMappingIn(req.body, req.params.tag!);
+    await check(req, 'operator', upsert);
+    // A new tag belongs to the listener's namespace when it has exactly one (else it is global).
+    const namespace = ownerOfNewTag(req, callerOf(req)) ?? null;
     await within(
       'setting the tag',
       m.childTags.length > 0
-        ? tags.setMembers(m.name, m.childTags, { append: true })
-        : tags.setLeaf(m.name, { uri: m.uri, ip: m.ip }),
+        ? tags.setMembers(m.name, m.childTags, { append: true, namespace })
+        : tags.setLeaf(m.name, { uri: m.uri, ip: m.ip }, { namespace }),
     );
     return reply.code(200).send({});
   });
   app.delete('/tags/:tag', async (req: Req, reply) => {
-    requireRole(req, 'operator');
+    await check(req, 'operator', change);
     await within('deleting the tag', tags.delete(req.params.tag!));
     return reply.code(200).send({});
   });
   app.delete('/tags/:tag/members/:member', async (req: Req, reply) => {
-    requireRole(req, 'operator');
+    await check(req, 'operator', change);
     await within('removing the member', tags.removeMember(req.params.tag!, req.params.member!));
     return reply.code(200).send({});
   });

@@ -1,0 +1,3 @@
+module skyway.test/go-client
+
+go 1.19
