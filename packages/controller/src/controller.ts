@@ -77,6 +77,8 @@ export interface RunningController {
   tunnel: TunnelEndpoint;
   /** GET /metrics on a listener of its own (config metrics_listen), when there is one. */
   metricsUrl?: string;
+  /** The overlay service behind /scc/v1. */
+  overlays: OverlayService;
   /** The Paraglider-compatible listener (http://host:port or unix:/path), when the config enables it. */
   paragliderUrl?: string;
   /** The one revocation list (every credential kind, every listener). */
@@ -283,6 +285,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       tokens,
       tunnel,
       ...(metricsUrl ? { metricsUrl } : {}),
+      overlays,
       paragliderUrl,
       revocations,
       adminToken: readFileSync(adminFile, 'utf8').trim(),

@@ -42,6 +42,9 @@ export class OverlayApplier {
   private readonly ss: Strongswan;
   private applied = { tunnels: new Set<string>(), addrs: new Set<string>(), routes: new Set<string>() };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Why each initiator tunnel last failed to come up (from swanctl's answer), and those being initiated now. */
+  private readonly failures = new Map<string, string>();
+  private readonly initiating = new Set<string>();
 
   constructor(private readonly opts: OverlayApplierOptions) {
     this.runner = opts.runner ?? new ExecRunner();
@@ -246,17 +249,44 @@ export class OverlayApplier {
         };
         continue;
       }
-      if (!log) log = await readFile(`${strongswanDir(this.opts.netns)}/charon.log`, 'utf8').catch(() => ' ');
-      const reason = log
-        .split('\n')
-        .slice(-400)
-        .reverse()
-        .find((l) => l.includes(`<${t.name}|`) && FAILURE.test(l));
+      // An initiator with no SA at all (refused, or the peer was not ready) tries again.
+      if (t.role === 'initiator' && mine.length === 0) this.initiate(t.name);
+      let reason = this.failures.get(t.name);
+      if (!reason) {
+        if (!log)
+          log = await readFile(`${strongswanDir(this.opts.netns)}/charon.log`, 'utf8').catch(() => ' ');
+        reason = log
+          .split('\n')
+          .slice(-400)
+          .reverse()
+          .find((l) => l.includes(`<${t.name}|`) && FAILURE.test(l))
+          ?.replace(/^.*?<[^>]*>\s*/, '');
+      }
       tunnels[t.name] = reason
-        ? { connection: t.connection, state: 'failed', message: reason.replace(/^.*?<[^>]*>\s*/, '') }
+        ? { connection: t.connection, state: 'failed', message: reason }
         : { connection: t.connection, state: 'connecting' };
     }
     return { overlay, site, appliedVersion: doc.version, tunnels };
+  }
+
+  /** Initiates a tunnel in the background; a refusal is kept as the tunnel's failure, with charon's words. */
+  private initiate(name: string): void {
+    if (this.initiating.has(name)) return;
+    this.initiating.add(name);
+    this.runner
+      .run('swanctl', ['--initiate', '--child', name, '--timeout', '8', '--uri', viciUri(this.opts.netns)], {
+        allowFail: true,
+        timeoutMs: 15_000,
+      })
+      .then((out) => {
+        if (out.code === 0) this.failures.delete(name);
+        else {
+          const why = out.stdout.split('\n').find((l) => FAILURE.test(l));
+          this.failures.set(name, why?.replace(/^\[\w+\]\s*/, '') ?? 'the tunnel did not come up');
+        }
+      })
+      .catch(() => {})
+      .finally(() => this.initiating.delete(name));
   }
 
   /** Stops charon and removes what the overlay added to the namespace. */

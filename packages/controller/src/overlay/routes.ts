@@ -58,8 +58,8 @@ const N = Type.Object({ name: Type.String() });
 export const sccRoutes: FastifyPluginAsyncTypebox<SccRoutesOptions> = async (app, { overlays }) => {
   app.setErrorHandler(sccErrors);
   app.addHook('preValidation', async (req) => {
-    if ((req.method === 'POST' || req.method === 'PUT') && (req.body === undefined || req.body === null))
-      throw emptyBody;
+    const wantsBody = (req.method === 'POST' || req.method === 'PUT') && req.routeOptions.schema?.body;
+    if (wantsBody && (req.body === undefined || req.body === null)) throw emptyBody;
   });
 
   /** The overlay's namespace is what a token must be scoped to. */

@@ -606,7 +606,12 @@ export class OverlayService {
       await s.update({ ...ca.row, status: { current: ca.status.current } as never });
       ca = await this.caOf(s, overlay);
     }
-    const caPems = [ca.status.current.certPem, ...(ca.status.previous ? [ca.status.previous.certPem] : [])];
+    // strongSwan trusts a chain only up to a self-signed root: the controller's CA comes last.
+    const caPems = [
+      ca.status.current.certPem,
+      ...(ca.status.previous ? [ca.status.previous.certPem] : []),
+      this.opts.root.certPem,
+    ];
     let changed = false;
     for (const site of plan.sites) {
       const key = siteKey(site.site);

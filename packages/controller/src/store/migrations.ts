@@ -3,8 +3,8 @@
 // schema version); where the dialects differ, the migration asks which one it
 // runs on instead of trying one and catching the error.
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import type { Dialect } from './db.js';
 import { overlayMigration } from '../overlay/migration.js';
+import type { Dialect } from './db.js';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': {
