@@ -714,3 +714,35 @@ test('HTTP/1.1 callers: a malformed chunk after the service began answering cuts
   assert.match(text(), /^HTTP\/1.1 200 /);
   assert.ok(!text().includes(' 400 '), text());
 });
+
+test('a client certificate that fails verification (another CA named like ours) is treated alike on HTTP/1.1 and HTTP/2', async () => {
+  // Same subject as our CA, another key: the certificate's signature does not verify.
+  const impostor = await CertificateAuthority.open({ store: new MemoryCaKeyStore() });
+  assert.equal(impostor.cert.subject, ca.cert.subject);
+  const forged = await impostor.issueClientWithKey(
+    { kind: 'service', agent: 'edge-1', serviceType: 'jenkins', serviceName: 'web' },
+    60_000,
+  );
+  const bearer = { authorization: `Bearer ${token}` };
+  // The chain names the impostor CA too, as a client sending its whole chain does.
+  const tlsOpts = {
+    ca: ca.certPem,
+    cert: `${forged.certPem.trim()}\n${impostor.certPem}`,
+    key: forged.keyPem,
+  };
+  // HTTP/1.1: the certificate alone is refused (401), with a valid token the request passes.
+  assert.equal((await call(svc('/x'), tlsOpts)).status, 401);
+  assert.equal((await call(svc('/x'), { ...tlsOpts, headers: bearer })).status, 200);
+  // HTTP/2: the same, stream by stream, on one connection that stays up.
+  const session = http2.connect(endpoint.urls.service, tlsOpts);
+  session.on('error', () => {});
+  try {
+    const alone = await call2(session, '/x');
+    assert.equal(alone.status, 401);
+    assert.match(alone.body.toString(), /certificate rejected/);
+    assert.equal((await call2(session, '/x', { headers: bearer })).status, 200);
+    assert.equal(session.closed, false);
+  } finally {
+    session.close();
+  }
+});

@@ -30,6 +30,8 @@ export interface AgentOptions {
   keepaliveMs?: number;
   backoff?: { baseMs?: number; maxMs?: number };
   logger?: Logger;
+  /** Handles the controller's overlay messages (streams with the `skyway-overlay` header). */
+  overlay?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
 }
 
 const h2Settings: http2.Settings = {
@@ -92,6 +94,10 @@ export class Agent extends EventEmitter {
         _f: number,
         rawHeaders: string[],
       ) => {
+        if (headers['skyway-overlay'] !== undefined && this.opts.overlay) {
+          this.opts.overlay(stream, headers);
+          return;
+        }
         if (headers['skyway-relay'] !== undefined) {
           relay(stream, headers, this.services, this.stats, this.log);
           return;

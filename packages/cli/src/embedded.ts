@@ -2,6 +2,7 @@
 // config file is given — a controller on SQLite with two lab clouds.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type ControllerConfig, type InProcessFactory, loadConfig, parseConfig } from '@skyway/controller';
 import { createLocalPlugin, DESCRIPTOR_FILE, localOptionsFromConfig } from '@skyway/plugin-local';
 
@@ -38,10 +39,16 @@ export function resolveConfig(home: string, file?: string, listen?: string): Con
 }
 
 /** Descriptors of the plugins built into the CLI, for the controller's plugin registry. */
-export const builtinDescriptors = [DESCRIPTOR_FILE];
+export const builtinDescriptors = [
+  DESCRIPTOR_FILE,
+  // the AWS SDK loads only when a cloud uses the plugin, so it costs the CLI's start-up nothing
+  fileURLToPath(import.meta.resolve('@skyway/plugin-aws/plugin.yaml')),
+];
 
 /** Plugins that run inside the controller process (trusted). */
 export const inProcessPlugins: Record<string, InProcessFactory> = {
   local: ({ cloud, controller, config }) =>
     createLocalPlugin({ cloud, controller, ...localOptionsFromConfig(config) }),
+  aws: async ({ cloud, controller, config }) =>
+    (await import('@skyway/plugin-aws')).createAwsPlugin({ cloud, controller, config }),
 };

@@ -15,7 +15,7 @@ import {
   PluginRegistry,
   serve,
 } from '@skyway/plugin-sdk';
-import type { TunnelEndpoint } from '@skyway/tunnel';
+import type { TunnelEndpoint, TunnelLimits } from '@skyway/tunnel';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { makeAgentRoutes, startAgentTunnel } from './agents/index.js';
@@ -28,6 +28,7 @@ import { PluginKeys } from './grpc/plugin-keys.js';
 import { buildApp } from './http/app.js';
 import { ConsoleSessions, consoleRoutes, installSessionCookies } from './console/index.js';
 import { startMetrics } from './metrics/index.js';
+import { OverlayDelivery } from './overlay/delivery.js';
 import { OverlayService } from './overlay/service.js';
 import { startParagliderListener } from './http/paraglider/index.js';
 import { SecretBox } from './secrets.js';
@@ -59,6 +60,8 @@ export interface StartOptions {
   /** Listen for HTTP (default true; false for inject()-only tests). */
   listen?: boolean;
   extraRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Timeouts and connection caps of the tunnel's listeners (tests shorten them). */
+  tunnelLimits?: Partial<TunnelLimits>;
 }
 
 export interface RunningController {
@@ -209,6 +212,7 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       host: config.host,
       tunnelPort: config.tunnelPort,
       servicePort: config.servicePort,
+      limits: opts.tunnelLimits,
     });
     closers.push(() => tunnel.close());
     metrics.watchTunnel(tunnel);
@@ -219,6 +223,10 @@ export async function startController(opts: StartOptions): Promise<RunningContro
       root: ca,
       isRegistered: (agent) => tunnel.agents.has(agent),
     });
+    // Site documents go to their agents over the control channel; their reports come back.
+    const delivery = new OverlayDelivery(overlays, tunnel.agents, { log: opts.logger as never });
+    delivery.start();
+    closers.push(() => delivery.stop());
     const app = await buildApp({
       overlays,
       services,

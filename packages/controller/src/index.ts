@@ -13,5 +13,6 @@ export {
 } from './http/access.js';
 export { buildApp, redactPaths } from './http/app.js';
 export { requireRole } from './http/auth.js';
+export * from './overlay/index.js';
 export type { Drift, PollReport } from './services/poller.js';
 export * from './store/store.js';

@@ -53,6 +53,10 @@ export const errorCatalog = {
     kind: 'FailedPrecondition',
     summary: 'No free address space, ASN or peering address is left.',
   },
+  QUOTA_EXCEEDED: {
+    kind: 'FailedPrecondition',
+    summary: "A cloud's quota (rules per security group, ...) would be exceeded; nothing was changed.",
+  },
   CLOCK_SKEW: {
     kind: 'FailedPrecondition',
     summary: "A clock differs from the controller's by more than 5 minutes.",

@@ -29,6 +29,11 @@ export interface ConformanceOptions {
   timeoutMs?: number;
   /** VPN cases (default on). `remoteCloud` is the cloud name used as the far side. */
   vpn?: false | { remoteCloud?: string };
+  /**
+   * False for clouds whose firewalls match destination ports only (AWS security
+   * groups): a rule with a source port must then be refused with INVALID_ARGUMENT naming src_port.
+   */
+  sourcePorts?: false;
 }
 
 type NodeTest = typeof import('node:test');
@@ -275,16 +280,31 @@ export function runConformance(opts: ConformanceOptions): void {
 
       it('round-trips rules: tags, any ports, protocol numbers, both directions', { timeout }, async () => {
         const r = await newResource();
-        await addRules(r.uri, rules);
-        assert.deepEqual(sortRules(await permitList(r.uri)), sortRules(rules as PermitListRule[]));
+        const wanted = opts.sourcePorts === false ? rules.filter((x) => x.srcPort === -1) : rules;
+        await addRules(r.uri, wanted);
+        assert.deepEqual(sortRules(await permitList(r.uri)), sortRules(wanted as PermitListRule[]));
         await deleteRules(r.uri, ['allow-ssh', 'allow-dns']);
-        assert.deepEqual(sortRules(await permitList(r.uri)), sortRules(rules.slice(2) as PermitListRule[]));
+        assert.deepEqual(sortRules(await permitList(r.uri)), sortRules(wanted.slice(2) as PermitListRule[]));
         await deleteRules(
           r.uri,
-          rules.slice(2).map((x) => x.name),
+          wanted.slice(2).map((x) => x.name),
         );
         assert.deepEqual(await permitList(r.uri), []);
       });
+
+      if (opts.sourcePorts === false) {
+        it('refuses a source port it cannot enforce, naming src_port, and changes nothing', {
+          timeout,
+        }, async () => {
+          const r = await newResource();
+          await addRules(r.uri, [ssh]);
+          const sport = rules.find((x) => x.srcPort !== -1)!;
+          const got = await codeOf(addRules(r.uri, [sport]));
+          assert.equal(got.code, Code.InvalidArgument, `got ${got.code} ${got.message}`);
+          assert.ok(got.message.includes('src_port'), got.message);
+          assert.deepEqual(sortRules(await permitList(r.uri)), sortRules([ssh as PermitListRule]));
+        });
+      }
 
       it('replaces a rule added again under the same name', { timeout }, async () => {
         const r = await newResource();
@@ -329,17 +349,26 @@ export function runConformance(opts: ConformanceOptions): void {
         const asn = 64512 + (randomBytes(2).readUInt16BE() % 1000);
         const third = 100 + (randomBytes(1)[0]! % 100);
         const bgp = `169.254.${third}.1`;
+        const remoteBgp = `169.254.${third}.2`;
         let gatewayIps: string[] = [];
+        // Letters and digits only: every cloud's pre-shared key rules accept those (AWS: 8-64, no leading 0).
+        const sharedKey = () => `k${randomBytes(20).toString('hex')}`;
         const connection = () => ({
           deployment: dep(),
           cloud: remote,
           asn: asn + 1000,
           gatewayIpAddresses: ['198.19.255.254'],
-          bgpIpAddresses: [`169.254.${third}.2`],
-          sharedKey: randomBytes(24).toString('base64url'),
+          bgpIpAddresses: [remoteBgp],
+          sharedKey: sharedKey(),
         });
+        const usedBgp = async () =>
+          (await target().client.getUsedBgpPeeringIpAddresses({ deployments: [dep()] })).ipAddresses;
+        const covers = (used: string[], ip: string) =>
+          used.some(
+            (u) => u === ip || cidrContains(parseCidr(u, 'ip', { allowHostBits: true }), parseCidr(ip)),
+          );
 
-        it('CreateVpnGateway returns the requested ASN and at least one gateway IP', {
+        it('CreateVpnGateway returns the requested ASN and its gateway IPs (or none before a connection)', {
           timeout,
         }, async () => {
           remoteClouds.add(remote);
@@ -350,7 +379,6 @@ export function runConformance(opts: ConformanceOptions): void {
             asn,
           });
           assert.equal(res.asn, asn);
-          assert.ok(res.gatewayIpAddresses.length >= 1, 'at least one gateway IP');
           for (const ip of res.gatewayIpAddresses) parseIp(ip, 'gateway_ip_addresses');
           gatewayIps = res.gatewayIpAddresses;
         });
@@ -372,17 +400,31 @@ export function runConformance(opts: ConformanceOptions): void {
         });
 
         it('GetUsedBgpPeeringIpAddresses includes the peering address', { timeout }, async () => {
-          const res = await target().client.getUsedBgpPeeringIpAddresses({ deployments: [dep()] });
-          const hit = res.ipAddresses.some(
-            (ip) => ip === bgp || cidrContains(parseCidr(ip, 'ip', { allowHostBits: true }), parseCidr(bgp)),
-          );
-          assert.ok(hit, `${bgp} in [${res.ipAddresses.join(', ')}]`);
+          const used = await usedBgp();
+          assert.ok(covers(used, bgp), `${bgp} in [${used.join(', ')}]`);
         });
 
-        it('CreateVpnConnections succeeds and is idempotent', { timeout }, async () => {
+        it('CreateVpnConnections succeeds, is idempotent, and yields gateway IPs for the other side', {
+          timeout,
+        }, async () => {
           const req = connection();
-          await target().client.createVpnConnections(req);
-          await target().client.createVpnConnections(req);
+          const first = await target().client.createVpnConnections(req);
+          const again = await target().client.createVpnConnections(req);
+          assert.deepEqual(
+            again.gatewayIpAddresses,
+            first.gatewayIpAddresses,
+            'the same request, the same answer',
+          );
+          const ips = gatewayIps.length ? gatewayIps : first.gatewayIpAddresses;
+          assert.ok(ips.length >= 1, 'the gateway or its connections give the other side an address to dial');
+          for (const ip of first.gatewayIpAddresses) parseIp(ip, 'gateway_ip_addresses');
+        });
+
+        it('the connection reads back: ASN and peering addresses stay in use', { timeout }, async () => {
+          const res = await target().client.getUsedAsns({ deployments: [dep()] });
+          assert.ok(res.asns.includes(asn), `${asn} in [${res.asns.join(', ')}]`);
+          const used = await usedBgp();
+          assert.ok(covers(used, bgp), `${bgp} in [${used.join(', ')}]`);
         });
 
         it('DeleteVpnConnections removes them, and again is harmless', { timeout }, async () => {
@@ -390,6 +432,25 @@ export function runConformance(opts: ConformanceOptions): void {
           await target().client.deleteVpnConnections({ deployment: dep(), cloud: remote });
           // and they can be made again afterwards
           await target().client.createVpnConnections(connection());
+        });
+
+        // DeleteVpnGateway arrived after the first plugins; called where the contract has it.
+        it('DeleteVpnGateway (where the contract has it) leaves no ASN or peering address behind', {
+          timeout,
+        }, async (t) => {
+          const call = (target().client as unknown as Record<string, (r: unknown) => Promise<unknown>>)
+            .deleteVpnGateway;
+          if (typeof call !== 'function') {
+            t.skip('the contract has no DeleteVpnGateway yet');
+            return;
+          }
+          await call({ deployment: dep(), cloud: remote });
+          await call({ deployment: dep(), cloud: remote });
+          remoteClouds.delete(remote);
+          const asns = (await target().client.getUsedAsns({ deployments: [dep()] })).asns;
+          assert.ok(!asns.includes(asn), `${asn} is gone from [${asns.join(', ')}]`);
+          const used = await usedBgp();
+          assert.ok(!covers(used, bgp) && !covers(used, remoteBgp), `no ${bgp} in [${used.join(', ')}]`);
         });
       });
     }

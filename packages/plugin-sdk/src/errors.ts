@@ -67,6 +67,16 @@ export function fromConnectError(e: unknown): SkywayError {
   return new SkywayError(codeToCatalog[ce.code] ?? 'PLUGIN_FAILED', ce.rawMessage, field);
 }
 
+/**
+ * A cloud quota would be exceeded (gRPC RESOURCE_EXHAUSTED, catalog QUOTA_EXCEEDED):
+ * the message names the quota; nothing was changed.
+ */
+export function quotaExceeded(message: string, field?: string): ConnectError {
+  const metadata: Record<string, string> = { [ERROR_CODE_HEADER]: 'QUOTA_EXCEEDED' };
+  if (field) metadata[ERROR_FIELD_HEADER] = field;
+  return new ConnectError(message, Code.ResourceExhausted, metadata);
+}
+
 /** Wraps every method of a service implementation so thrown errors leave as ConnectErrors. */
 export function mapErrors<T extends object>(impl: T): T {
   const out: Record<string, unknown> = {};

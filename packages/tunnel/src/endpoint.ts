@@ -16,7 +16,9 @@ import {
   type TunnelLogger,
 } from './credentials.js';
 import { enrollmentHandler } from './enrollment.js';
+import { guardListener } from './guard.js';
 import { http2Callers } from './h2-callers.js';
+import { raiseOpenFileLimit } from './open-files.js';
 import { OpenRequests } from './open-requests.js';
 import { AgentRegistry } from './registry.js';
 import { CallerConnection } from './relay.js';
@@ -39,6 +41,28 @@ export const tlsTuning = {
   honorCipherOrder: true,
 } as const;
 export const controllerVersion = '0.1.0';
+
+/** What a caller with no credentials can hold on the service port (and an agent on the tunnel port). */
+export interface TunnelLimits {
+  /** A TLS handshake not complete this long after the connection was accepted is closed. */
+  handshakeMs: number;
+  /** A request head (HTTP/1.1) or first stream (HTTP/2) not complete this long after it began is closed. */
+  headMs: number;
+  /** Connections at once from one source address, per port. */
+  maxPerSource: number;
+  /** Connections at once on the service port: the rest of the open-file limit stays for agents, the API and the store. */
+  maxServiceConnections: number;
+}
+
+function defaultLimits(): TunnelLimits {
+  const files = raiseOpenFileLimit()?.soft ?? 1024;
+  return {
+    handshakeMs: 10_000,
+    headMs: 30_000,
+    maxPerSource: 1024,
+    maxServiceConnections: Math.max(256, Math.floor(Math.min(files, 1 << 20) * 0.6)),
+  };
+}
 
 export interface TunnelEndpointOptions {
   /** $SKYWAY_HOME: tunnel.json (the addresses below) is written here. */
@@ -64,6 +88,7 @@ export interface TunnelEndpointOptions {
   publicServiceUrl?: string;
   keepaliveMs?: number;
   agentCertTtlMs?: number;
+  limits?: Partial<TunnelLimits>;
 }
 
 export interface TunnelEndpoint {
@@ -85,6 +110,7 @@ const listen = (server: tls.Server | http.Server, port: number, host: string) =>
 export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<TunnelEndpoint> {
   const log = opts.logger;
   const { ca, credentials, statusOf } = opts;
+  const limits = { ...defaultLimits(), ...opts.limits };
   const host = opts.host ?? '127.0.0.1';
   const keepaliveMs = opts.keepaliveMs ?? 5_000;
   const wildcard = host === '0.0.0.0' || host === '::';
@@ -165,12 +191,17 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
         sock.destroy();
       });
   };
-  tunnelServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'tunnel TLS handshake failed'));
+  guardListener(
+    tunnelServer,
+    { handshakeMs: limits.handshakeMs, maxPerSource: limits.maxPerSource, maxConnections: Infinity },
+    log,
+    'tunnel',
+  );
 
   // --- service port ---
   const auth = new ServiceAuthenticator(credentials);
   const open = new OpenRequests();
-  const relayDeps = { auth, agents, open, log, statusOf };
+  const relayDeps = { auth, agents, open, log, statusOf, headMs: limits.headMs };
   // A credential revoked ends what it has open: an agent's tunnels, a caller's requests, watches and WebSockets.
   const stopCutting = credentials.onRevoked((id) => {
     const key = normalizeSerial(id);
@@ -186,7 +217,16 @@ export async function startTunnelEndpoint(opts: TunnelEndpointOptions): Promise<
     if (sock.alpnProtocol === 'h2') h2Callers.accept(sock);
     else new CallerConnection(sock, relayDeps);
   });
-  serviceServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'service TLS handshake failed'));
+  guardListener(
+    serviceServer,
+    {
+      handshakeMs: limits.handshakeMs,
+      maxPerSource: limits.maxPerSource,
+      maxConnections: limits.maxServiceConnections,
+    },
+    log,
+    'service',
+  );
 
   const tunnelPort = await listen(tunnelServer, opts.tunnelPort, host);
   let servicePort: number;

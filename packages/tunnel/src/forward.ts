@@ -22,6 +22,8 @@ export interface RelayDeps {
   log: TunnelLogger;
   /** Domain errors' HTTP statuses (the controller's error catalog). */
   statusOf: StatusOf;
+  /** How long a request head may take to arrive once begun. */
+  headMs: number;
 }
 
 export interface Failure {
@@ -37,6 +39,7 @@ export const reasons: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   421: 'Misdirected Request',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',

@@ -82,9 +82,64 @@ test('content-length and chunk sizes are plain digits, as every next hop reads t
       () => new BodyTracker('chunked').feed(Buffer.from(`${size}\r\nhello\r\n0\r\n\r\n`), 0),
       size,
     );
-  const t = new BodyTracker('chunked');
-  t.feed(Buffer.from('A ; x=1\r\n0123456789\r\n0\r\n\r\n'), 0);
-  assert.ok(t.done);
+  // Extensions without whitespace, as Node's parser takes them (it refuses "A ; x=1").
+  for (const ext of ['A ; x=1', 'A; x=1', 'A ', 'A;'])
+    assert.throws(
+      () => new BodyTracker('chunked').feed(Buffer.from(`${ext}\r\n0123456789\r\n0\r\n\r\n`), 0),
+      ext,
+    );
+  for (const ext of ['A;x=1', 'A;x', 'A;x="q \\" y";z']) {
+    const t = new BodyTracker('chunked');
+    t.feed(Buffer.from(`${ext}\r\n0123456789\r\n0\r\n\r\n`), 0);
+    assert.ok(t.done, ext);
+  }
+});
+
+test('bare LF line endings are refused in heads, chunk sizes and trailers, not waited on', () => {
+  assert.throws(() => headEnd(Buffer.from('GET / HTTP/1.1\nhost: x\n\n')), /bare LF/);
+  assert.throws(() => headEnd(Buffer.from('GET / HTTP/1.1\r\nhost: x\n\r\n')), /bare LF/);
+  assert.throws(() => new BodyTracker('chunked').feed(Buffer.from('5\nhello\r\n0\r\n\r\n'), 0), /bare LF/);
+  assert.throws(() => new BodyTracker('chunked').feed(Buffer.from('5\r\nhello\r\n0\n\r\n'), 0), /bare LF/);
+  assert.throws(
+    () => new BodyTracker('chunked').feed(Buffer.from('5\r\nhello\r\n0\r\nx-t: 1\n\r\n'), 0),
+    /bare LF/,
+  );
+  assert.throws(() =>
+    new BodyTracker('chunked').feed(Buffer.from('5\r\nhello\r\n0\r\nbad trailer\r\n\r\n'), 0),
+  );
+});
+
+test('header names are tokens: a space or another separator in a name is refused', () => {
+  for (const line of [
+    'Host : x',
+    ' Host: x',
+    'Ho st: x',
+    'Host\t: x',
+    'Ho"st: x',
+    'Ho(st: x',
+    ': x',
+    'Hóst: x',
+  ])
+    assert.throws(() => parseHead(`GET / HTTP/1.1\r\n${line}`, true), line);
+  assert.throws(() => parseHead('GET / HTTP/1.1\r\nx-a: b\x01c', true));
+  assert.deepEqual(parseHead("GET / HTTP/1.1\r\nX-A!#$%&'*+.^_`|~9: v  ", true).headers, [
+    ["x-a!#$%&'*+.^_`|~9", 'v'],
+  ]);
+});
+
+test('content-length once; transfer-encoding with chunked once and last', () => {
+  const body = (h: string) => requestBody(parseHead(`POST / HTTP/1.1\r\n${h}`, true));
+  assert.throws(() => body('content-length: 5\r\ncontent-length: 5'));
+  assert.throws(() => body('transfer-encoding: chunked, chunked'));
+  assert.throws(() => body('transfer-encoding: chunked\r\ntransfer-encoding: gzip'));
+  assert.equal(body('transfer-encoding: gzip\r\ntransfer-encoding: chunked').kind, 'chunked');
+  assert.throws(() =>
+    responseBody(parseHead('HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 1', false), 'GET'),
+  );
+  assert.equal(
+    responseBody(parseHead('HTTP/1.1 200 OK\r\ntransfer-encoding: gzip', false), 'GET').kind,
+    'close',
+  );
 });
 
 test('chunk data must be followed by CRLF, also when it is split across reads', () => {

@@ -64,6 +64,8 @@ const websocketAccept = (key: string) =>
 interface CallerSession {
   sock: TLSSocket;
   streams: number;
+  /** Runs until the first request arrives: a connection that sends none is closed. */
+  firstRequest?: NodeJS.Timeout;
 }
 
 /** The HTTP/2 side of the service port: `accept` takes a caller's TLS socket that chose "h2". */
@@ -80,6 +82,7 @@ export function http2Callers(deps: RelayDeps) {
       stream.close(NGHTTP2_INTERNAL_ERROR);
       return;
     }
+    clearTimeout(cs.firstRequest);
     cs.streams++;
     stream.once('close', () => cs.streams--);
     new CallerStream(stream, headers, cs.sock, deps, pipes);
@@ -89,6 +92,12 @@ export function http2Callers(deps: RelayDeps) {
       sock.setNoDelay(true);
       server.once('session', (session: http2.ServerHttp2Session) => {
         const cs: CallerSession = { sock, streams: 0 };
+        cs.firstRequest = setTimeout(() => {
+          session.destroy();
+          sock.destroy();
+        }, deps.headMs);
+        cs.firstRequest.unref();
+        session.once('close', () => clearTimeout(cs.firstRequest));
         sessions.set(session, cs);
         session.on('error', () => {});
         session.setLocalWindowSize(16 << 20);
@@ -269,6 +278,14 @@ class CallerStream implements OpenRequest {
     this.requestSent = noBody;
     // (An empty request body is left unread: reading it costs Node an error object per stream.)
     if (noBody) return;
+    // A WebSocket's bytes wait (flow control holds them at the caller) until the service accepts:
+    // sent before, they would reach a service that answers normally as requests of their own.
+    if (ws) this.stream.pause();
+    else this.readCaller();
+  }
+
+  private readCaller() {
+    const ws = this.websocketKey;
     this.stream.on('data', (c: Buffer) => this.onCallerData(c));
     this.stream.once('end', () => {
       // A WebSocket caller's end is the service's end of input.
@@ -277,6 +294,7 @@ class CallerStream implements OpenRequest {
       this.toAgent(frame(frameEnd));
       this.requestSent = true;
     });
+    if (ws) this.stream.resume();
   }
 
   private open(): boolean {
@@ -369,6 +387,17 @@ class CallerStream implements OpenRequest {
         this.responded = true;
         this.raw = true;
         if (off < b.length) this.toCaller(b.subarray(off));
+        this.readCaller();
+        return;
+      }
+      if (this.websocketKey && status < 300) {
+        // A 2xx to extended CONNECT opens the WebSocket (RFC 8441, 5): a service that ignored the
+        // upgrade and answered normally must not look as if it accepted.
+        this.fail({
+          status: 502,
+          code: 'UNAVAILABLE',
+          message: `the service answered the WebSocket upgrade with ${status}, not 101 Switching Protocols`,
+        });
         return;
       }
       this.resBody = responseBody(head, this.method);

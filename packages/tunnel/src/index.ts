@@ -8,6 +8,7 @@ export {
   startTunnelEndpoint,
   type TunnelEndpoint,
   type TunnelEndpointOptions,
+  type TunnelLimits,
   tlsTuning,
   tunnelAlpn,
 } from './endpoint.js';

@@ -32,7 +32,10 @@ class FakeSocket extends EventEmitter {
   end(b?: string) {
     if (b) this.written += b;
   }
-  destroy() {}
+  destroyed = false;
+  destroy() {
+    this.destroyed = true;
+  }
 }
 
 /** A tunnel stream: the frames the relay sends to the agent. */
@@ -86,6 +89,7 @@ test("bytes that arrive while a caller's token is verified wait for it: the body
     open: new OpenRequests(),
     log: silentLogger,
     statusOf: fakeStatusOf,
+    headMs: 30_000,
   });
   // The body looks like a request of its own; it comes after its head while the token is checked
   // (the socket resumed by a 'drain' of an earlier stream, say).
@@ -109,4 +113,53 @@ test("bytes that arrive while a caller's token is verified wait for it: the body
   assert.match(stream.frames[0]!.payload, /^POST \/upload HTTP\/1.1\r\n/);
   assert.equal(stream.frames[1]!.payload, body);
   assert.equal(sock.paused, false);
+});
+
+test('a request head trickling in one byte at a time is answered 408 at its deadline, not held', async () => {
+  const sock = new FakeSocket();
+  new CallerConnection(sock as unknown as TLSSocket, {
+    auth: {} as ServiceAuthenticator,
+    agents: new AgentRegistry(),
+    open: new OpenRequests(),
+    log: silentLogger,
+    statusOf: fakeStatusOf,
+    headMs: 200,
+  });
+  const head = 'GET / HTTP/1.1\r\nhost: x\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  // Every byte comes well within any idle timeout; together they never finish the head.
+  for (const ch of head) {
+    if (sock.written) break;
+    sock.emit('data', Buffer.from(ch));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(sock.written, /^HTTP\/1.1 408 /);
+  assert.match(sock.written, /did not arrive within/);
+});
+
+test('a connection that sends nothing at all is closed at the head deadline too', async () => {
+  const sock = new FakeSocket();
+  new CallerConnection(sock as unknown as TLSSocket, {
+    auth: {} as ServiceAuthenticator,
+    agents: new AgentRegistry(),
+    open: new OpenRequests(),
+    log: silentLogger,
+    statusOf: fakeStatusOf,
+    headMs: 50,
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  assert.match(sock.written, /^HTTP\/1.1 408 /);
+});
+
+test('a request with only bare-LF line endings is refused at once (400), not held for a CRLF that never comes', () => {
+  const sock = new FakeSocket();
+  new CallerConnection(sock as unknown as TLSSocket, {
+    auth: {} as ServiceAuthenticator,
+    agents: new AgentRegistry(),
+    open: new OpenRequests(),
+    log: silentLogger,
+    statusOf: fakeStatusOf,
+    headMs: 30_000,
+  });
+  sock.emit('data', Buffer.from('GET / HTTP/1.1\nHost: x\nAuthorization: Bearer t\n\n'));
+  assert.match(sock.written, /^HTTP\/1.1 400 /);
 });

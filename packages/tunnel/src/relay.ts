@@ -25,6 +25,7 @@ import {
 import {
   type BodyTracker,
   type Head,
+  HttpParseError,
   headEnd,
   header,
   maxHeadBytes,
@@ -37,6 +38,9 @@ import type { OpenRequest } from './open-requests.js';
 import type { AgentConnection } from './registry.js';
 import { frame, frameBody, frameEnd, headFrame, relayMaxBuffered as maxBuffered } from './relay-frames.js';
 import type { ServiceTarget } from './service-auth.js';
+
+/** How long an error answer may take to be read before the connection is dropped. */
+const closeGraceMs = 5_000;
 
 /** A chunk this large is written on its own. */
 const bulkChunk = 16 * 1024;
@@ -84,7 +88,13 @@ export class CallerConnection implements OpenRequest {
   /** A token is being verified: the caller's bytes wait in `carry`. */
   private verifying = false;
   private reqBody?: BodyTracker;
-  /** After an upgrade request, the caller's bytes are relayed as they are. */
+  /**
+   * An upgrade was asked for and its answer has not come: the caller's further bytes wait in
+   * `carry`. Relayed raw before the service accepts, they would reach a service that answers
+   * normally as requests that skipped authentication, the Host rewrite and the agent's checks.
+   */
+  private upgrading = false;
+  /** After the service switched protocols (101), the caller's bytes are relayed as they are. */
   private raw = false;
   /**
    * Once the answers owed are written the connection closes, the caller's further bytes
@@ -114,6 +124,11 @@ export class CallerConnection implements OpenRequest {
   private corked = false;
   /** The sweep round of the last traffic. */
   private seen = round;
+  /**
+   * Runs while a request head is awaited: from the connection's start, and from the first byte
+   * of each later head. Every byte resets the idle sweep; this deadline is not reset.
+   */
+  private headTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sock: TLSSocket,
@@ -126,6 +141,36 @@ export class CallerConnection implements OpenRequest {
     sock.on('error', () => {});
     sock.on('drain', () => this.stream?.resume());
     register(this);
+    this.awaitHead();
+  }
+
+  private awaitHead() {
+    if (this.headTimer || this.closing) return;
+    this.headTimer = setTimeout(() => this.headTimedOut(), this.deps.headMs);
+    this.headTimer.unref();
+  }
+
+  private headDone() {
+    clearTimeout(this.headTimer);
+    this.headTimer = undefined;
+  }
+
+  private headTimedOut() {
+    this.headTimer = undefined;
+    if (this.closing) return;
+    // An answer owed before ours would be taken for the 408: cut the connection instead.
+    if (this.pending.length > 0) {
+      this.closing = true;
+      this.sock.destroy();
+      if (this.stream) closeTunnel(this.stream);
+      return;
+    }
+    const s = Math.round(this.deps.headMs / 1000);
+    this.fail({
+      status: 408,
+      code: 'INVALID_ARGUMENT',
+      message: `the request head did not arrive within ${s}s`,
+    });
   }
 
   /** Called by the idle sweep. */
@@ -139,7 +184,14 @@ export class CallerConnection implements OpenRequest {
   }
 
   private idle() {
-    return this.pending.length === 0 && !this.resBody && !this.resRaw && !this.reqBody && !this.raw;
+    return (
+      this.pending.length === 0 &&
+      !this.resBody &&
+      !this.resRaw &&
+      !this.reqBody &&
+      !this.raw &&
+      !this.upgrading
+    );
   }
 
   // ---- caller -> agent ----
@@ -184,8 +236,21 @@ export class CallerConnection implements OpenRequest {
         }
         continue;
       }
-      const end = headEnd(b, off);
+      if (this.upgrading) {
+        // Held until the service answers the upgrade (at most what came before the socket paused).
+        this.carry = b.subarray(off);
+        this.sock.pause();
+        return;
+      }
+      let end: number;
+      try {
+        end = headEnd(b, off);
+      } catch {
+        this.refuse({ status: 400, code: 'INVALID_ARGUMENT', message: 'malformed request head (bare LF)' });
+        return;
+      }
       if (end < 0) {
+        this.awaitHead();
         if (b.length - off > maxHeadBytes)
           this.refuse({
             status: 431,
@@ -195,6 +260,7 @@ export class CallerConnection implements OpenRequest {
         else this.carry = b.subarray(off);
         return;
       }
+      this.headDone();
       let head: Head;
       try {
         head = parseHead(b.toString('latin1', off, end - 4), true);
@@ -286,8 +352,8 @@ export class CallerConnection implements OpenRequest {
     this.conn!.stats.requests++;
     tunnelObserver.current?.request(this.target!.agent, this.target!.key);
     this.write(headBytes);
-    if (upgrade) this.raw = true;
-    else if (!body.done) this.reqBody = body;
+    if (upgrade) this.upgrading = true;
+    if (!body.done) this.reqBody = body;
     return true;
   }
 
@@ -340,6 +406,7 @@ export class CallerConnection implements OpenRequest {
     this.responseStarted = true;
     this.retry = undefined;
     if (!this.resRaw) this.track(chunk);
+    const switched = this.resRaw && this.upgrading;
     // Small chunks that arrive in the same tick go out in one TLS write; the next tick flushes
     // them. A response that ends in this chunk (the common small one) is written at once, and so
     // is a full-size chunk of a bulk transfer (Node copies corked writes into one new buffer).
@@ -356,6 +423,15 @@ export class CallerConnection implements OpenRequest {
       this.sock.end();
       closeTunnel(stream);
       return;
+    }
+    if (switched) {
+      // The service accepted the upgrade: what the caller sent meanwhile goes out, then everything raw.
+      this.upgrading = false;
+      this.raw = true;
+      const held = this.carry;
+      this.carry = undefined;
+      if (held) this.send(frameBody, held);
+      this.sock.resume();
     }
     if (this.sock.writableLength > maxBuffered) stream.pause();
   }
@@ -393,13 +469,15 @@ export class CallerConnection implements OpenRequest {
         }
         const head = parseHead(b.toString('latin1', off, end - 4), false);
         off = end;
-        if (head.status === 101) {
+        if (head.status === 101 && this.upgrading && this.pending.length === 1) {
           this.resRaw = true;
           return;
         }
+        if (head.status === 101) throw new HttpParseError('switching protocols without a request for it');
         if (head.status! < 200) continue;
-        // The final answer to the upgrade request (the last one sent) is not a 101.
-        if (this.raw && this.pending.length === 1) this.closeWhenAnswered ??= 'end';
+        // The final answer to the upgrade request (the last one sent) is not a 101: the caller's
+        // next bytes were meant for another protocol, or are requests that skipped our checks.
+        if (this.upgrading && this.pending.length === 1) this.closeWhenAnswered ??= 'end';
         const body = responseBody(head, this.pending[0]);
         this.keepAlive = body.kind !== 'close' && keepsConnection(head.version, header(head, 'connection'));
         if (body.done) {
@@ -464,6 +542,7 @@ export class CallerConnection implements OpenRequest {
   }
 
   private onCallerClose() {
+    this.headDone();
     unregister(this);
     for (const c of this.credentials) this.deps.open.delete(c, this);
     this.closing = true;
@@ -497,6 +576,8 @@ export class CallerConnection implements OpenRequest {
     this.sock.end(
       `HTTP/1.1 ${f.status} ${reasons[f.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
+    // A caller that neither reads the answer nor closes its side is not waited for.
+    setTimeout(() => this.sock.destroy(), closeGraceMs).unref();
     if (this.stream) closeTunnel(this.stream);
   }
 }

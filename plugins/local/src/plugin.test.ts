@@ -401,6 +401,23 @@ test('CreateVpnGateway: public address on the internet, peering address on the h
   );
   assert.equal(badKey?.code, Code.InvalidArgument);
   assert.ok(!badKey!.rawMessage.includes('a"b'), 'the key is not echoed');
+  const before = fake.lines.length;
+  const outside = await codeOf(
+    client.createVpnConnections({
+      deployment,
+      cloud: 'lab-west',
+      asn: 65020,
+      gatewayIpAddresses: ['52.2.144.13'],
+      bgpIpAddresses: ['169.254.21.2'],
+      sharedKey: 'k1',
+    }),
+  );
+  assert.equal(outside?.code, Code.InvalidArgument);
+  assert.match(
+    outside!.rawMessage,
+    /gateway_ip_addresses\[0\] 52\.2\.144\.13 is outside the lab's simulated internet/,
+  );
+  assert.equal(fake.lines.length, before, 'nothing ran: no strongSwan, no tunnel');
 });
 
 test('ListResources reports state from the kernel; DeleteResource is idempotent', async () => {

@@ -36,6 +36,7 @@ export const DESCRIPTOR_FILE = fileURLToPath(new URL('../plugin.yaml', import.me
 export const CAPABILITIES = ['permit-lists', 'peering', 'vpn', 'bgp', 'commands'];
 export const DEFAULT_REGION = 'r1';
 const VPC_PREFIX_LENGTH = 16;
+const LAB_INTERNET = parseCidr('198.18.0.0/15');
 /** Address spaces come from the controller or the state file: align them rather than refuse. */
 const HOST_BITS = { allowHostBits: true };
 /** Checks an IPv4 address and returns it unchanged. */
@@ -463,6 +464,15 @@ export function createLocalPlugin(opts: LocalPluginOptions): LocalPlugin {
         throw invalid('gateway_ip_addresses is empty', 'gateway_ip_addresses');
       if (req.bgpIpAddresses.length === 0) throw invalid('bgp_ip_addresses is empty', 'bgp_ip_addresses');
       const gws = req.gatewayIpAddresses.map((ip, i) => checkIp(ip, `gateway_ip_addresses[${i}]`));
+      // The lab's tunnels only ever dial its simulated internet: never an address another cloud (or moto) handed out.
+      gws.forEach((ip, i) => {
+        if (!cidrsOverlap(parseCidr(`${ip}/32`), LAB_INTERNET)) {
+          throw invalid(
+            `gateway_ip_addresses[${i}] ${ip} is outside the lab's simulated internet (198.18.0.0/15); the lab dials nothing else`,
+            `gateway_ip_addresses[${i}]`,
+          );
+        }
+      });
       const bgps = req.bgpIpAddresses.map((ip, i) =>
         checkIp(ip.replace(/\/\d+$/, ''), `bgp_ip_addresses[${i}]`),
       );

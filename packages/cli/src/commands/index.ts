@@ -7,6 +7,7 @@ import { registerDrift } from './drift.js';
 import { registerEvents } from './events.js';
 import { registerLab } from './lab.js';
 import { registerNamespace } from './namespace.js';
+import { registerOverlay } from './overlay.js';
 import { registerPlugin } from './plugin.js';
 import { registerResource } from './resource.js';
 import { registerRule } from './rule.js';
@@ -32,6 +33,7 @@ const areas: Array<(program: Command) => void> = [
   registerAgent,
   registerCa,
   registerUi,
+  registerOverlay,
 ];
 
 export function registerCommands(program: Command): void {

@@ -88,6 +88,8 @@ export class OverlayService {
   readonly objects: OverlayStore;
   private readonly queue = new SerialQueue();
   private readonly now: () => number;
+  /** Called after a commit that changed site documents (delivery listens here). */
+  onDocuments?: (overlay: string) => void;
 
   constructor(private readonly opts: OverlayServiceOptions) {
     this.objects = OverlayStore.of(opts.store);
@@ -107,7 +109,7 @@ export class OverlayService {
         }
         return r;
       });
-      for (const o of changed) this.opts.onDocuments?.(o);
+      for (const o of changed) (this.onDocuments ?? this.opts.onDocuments)?.(o);
       return out;
     });
   }
@@ -686,6 +688,11 @@ export class OverlayService {
       changed = true;
     }
     return changed;
+  }
+
+  /** The agents that have a site document to hold. */
+  async agentsWithDocuments(): Promise<string[]> {
+    return [...new Set((await this.objects.documents()).map((d) => d.agent))];
   }
 
   /** The latest document of every site an agent serves (every overlay). */

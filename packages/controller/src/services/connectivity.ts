@@ -3,7 +3,7 @@
 // then VPN connections on both sides with a generated shared key. Idempotent,
 // recorded in the store, listed and removable.
 import { randomBytes } from 'node:crypto';
-import { notFound, planConnectivity } from '@skyway/core';
+import { failedPrecondition, notFound, planConnectivity } from '@skyway/core';
 import type { SecretBox } from '../secrets.js';
 import type { ConnectionRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
@@ -50,14 +50,37 @@ export class ConnectivityService {
     const sideA = this.plugins.get(namespace, a);
     const sideB = this.plugins.get(namespace, b);
     const { asns, bgp } = await this.usedEverywhere();
-    const plan = planConnectivity({ cloudA: a, cloudB: b, usedAsns: asns, usedBgpPeeringIps: bgp });
+    // What each side's descriptor says its cloud needs (the AWS plugin: two tunnels, the first address of each /30).
+    const caps = (side: CloudBinding) => new Set(side.descriptor?.capabilities ?? []);
+    const [capsA, capsB] = [caps(sideA), caps(sideB)];
+    const tunnels = capsA.has('vpn-two-tunnels') || capsB.has('vpn-two-tunnels') ? 2 : 1;
+    const planFor = (n: number, asnsOf?: { asnA: number; asnB: number }) => {
+      const p = planConnectivity({
+        cloudA: a,
+        cloudB: b,
+        usedAsns: asns,
+        usedBgpPeeringIps: bgp,
+        tunnels: n,
+        ...asnsOf,
+      });
+      if (capsB.has('vpn-bgp-first-host')) {
+        if (capsA.has('vpn-bgp-first-host')) {
+          throw failedPrecondition(`"${a}" and "${b}" both need the first address of each BGP /30`);
+        }
+        [p.a.bgpPeeringIps, p.b.bgpPeeringIps] = [p.b.bgpPeeringIps, p.a.bgpPeeringIps];
+      }
+      return p;
+    };
+    let plan = planFor(tunnels);
     const who = owner(namespace, a, b);
-    await this.store.transaction(async (tx) => {
-      await tx.releaseAllocations(who);
-      await tx.addAllocation('asn', String(plan.a.asn), who);
-      await tx.addAllocation('asn', String(plan.b.asn), who);
-      for (const net of plan.networks) await tx.addAllocation('bgp', net, who);
-    });
+    const record = (p: typeof plan) =>
+      this.store.transaction(async (tx) => {
+        await tx.releaseAllocations(who);
+        await tx.addAllocation('asn', String(p.a.asn), who);
+        await tx.addAllocation('asn', String(p.b.asn), who);
+        for (const net of p.networks) await tx.addAllocation('bgp', net, who);
+      });
+    await record(plan);
     try {
       const gateway = (side: CloudBinding, remote: string, s: typeof plan.a) =>
         this.plugins.call(side, 'could not create its VPN gateway', (c) =>
@@ -68,8 +91,29 @@ export class ConnectivityService {
             asn: s.asn,
           }),
         );
-      const [gwA, gwB] = await Promise.all([gateway(sideA, b, plan.a), gateway(sideB, a, plan.b)]);
-      const sharedKey = randomBytes(32).toString('base64url');
+      // A two-tunnel side whose addresses come with its connections (AWS) makes two tunnels per
+      // address of the other side: that side's gateway goes first, and the plan grows to fit.
+      const late = (x: Set<string>, y: Set<string>) =>
+        tunnels === 2 && x.has('vpn-ips-after-connection') && !y.has('vpn-ips-after-connection');
+      let gwA: Awaited<ReturnType<typeof gateway>>;
+      let gwB: Awaited<ReturnType<typeof gateway>>;
+      if (late(capsA, capsB) || late(capsB, capsA)) {
+        const earlyIsA = late(capsB, capsA);
+        const early = () => (earlyIsA ? gateway(sideA, b, plan.a) : gateway(sideB, a, plan.b));
+        let gwEarly = await early();
+        const want = 2 * Math.max(1, gwEarly.gatewayIpAddresses.length);
+        if (want > tunnels) {
+          plan = planFor(want, { asnA: plan.a.asn, asnB: plan.b.asn });
+          await record(plan);
+          gwEarly = await early();
+        }
+        const gwLate = earlyIsA ? await gateway(sideB, a, plan.b) : await gateway(sideA, b, plan.a);
+        [gwA, gwB] = earlyIsA ? [gwEarly, gwLate] : [gwLate, gwEarly];
+      } else {
+        [gwA, gwB] = await Promise.all([gateway(sideA, b, plan.a), gateway(sideB, a, plan.b)]);
+      }
+      // letters and digits only, not starting with 0: what every cloud's pre-shared key rules accept (AWS's are the strictest)
+      const sharedKey = `k${randomBytes(31).toString('hex')}`;
       const connect = (side: CloudBinding, remote: string, gw: typeof gwA, remoteBgp: string[]) =>
         this.plugins.call(side, 'could not create its VPN connections', (c) =>
           c.createVpnConnections({
@@ -81,10 +125,32 @@ export class ConnectivityService {
             sharedKey,
           }),
         );
-      await Promise.all([
-        connect(sideA, b, gwB, plan.b.bgpPeeringIps),
-        connect(sideB, a, gwA, plan.a.bgpPeeringIps),
-      ]);
+      // A side whose gateway has no address until its connections exist (AWS) connects first and answers with them.
+      if (!gwA.gatewayIpAddresses.length || !gwB.gatewayIpAddresses.length) {
+        const [first, second] = !gwA.gatewayIpAddresses.length ? ([0, 1] as const) : ([1, 0] as const);
+        const sides = [
+          { side: sideA, remote: b, gw: gwA, bgp: plan.a.bgpPeeringIps },
+          { side: sideB, remote: a, gw: gwB, bgp: plan.b.bgpPeeringIps },
+        ];
+        const x = sides[first];
+        const y = sides[second];
+        if (!y.gw.gatewayIpAddresses.length) {
+          throw failedPrecondition(
+            `neither "${a}" nor "${b}" has a gateway address before its connections exist`,
+          );
+        }
+        const made = await connect(x.side, x.remote, y.gw, y.bgp);
+        if (!made.gatewayIpAddresses.length) {
+          throw failedPrecondition(`"${x.side.cloud}" made its VPN connections but gave no gateway address`);
+        }
+        x.gw.gatewayIpAddresses = made.gatewayIpAddresses;
+        await connect(y.side, y.remote, x.gw, x.bgp);
+      } else {
+        await Promise.all([
+          connect(sideA, b, gwB, plan.b.bgpPeeringIps),
+          connect(sideB, a, gwA, plan.a.bgpPeeringIps),
+        ]);
+      }
       const detail = {
         [a]: {
           asn: gwA.asn,
