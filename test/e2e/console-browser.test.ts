@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { createFakePlugin } from '@skyway/plugin-sdk/testing';
 import { parseConfig } from '../../packages/controller/src/config.js';
 import { type RunningController, startController } from '../../packages/controller/src/controller.js';
-import { openBrowser, type Session } from './console-lib.js';
+import { browserSkip, openBrowser, type Session } from './console-lib.js';
 
 const home = mkdtempSync(join(tmpdir(), 'skyway-console-'));
 let c: RunningController;
@@ -27,6 +27,7 @@ async function api(method: string, path: string, body?: unknown, token = c.admin
 }
 
 before(async () => {
+  if (browserSkip()) return;
   c = await startController({
     config: parseConfig(
       {

@@ -5,10 +5,10 @@
 // Run under the e2e lock: flock /tmp/skyway-e2e.lock node --import tsx --test test/e2e/console-lab.test.ts
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openBrowser, type Session } from './console-lib.js';
+import { browserSkip, openBrowser, type Session } from './console-lib.js';
 import { type LabController, skipReason, startLabController, testId } from './lab-helpers.js';
 
-const skip = skipReason();
+const skip = skipReason() ?? browserSkip();
 const id = testId();
 const east = `${id}-east`;
 const west = `${id}-west`;

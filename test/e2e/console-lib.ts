@@ -1,7 +1,7 @@
 // Drives Debian's Chromium with playwright-core for the console tests: a
 // fresh profile, no network beyond loopback, every console error collected,
 // screenshots kept under test-artifacts/console/ (or $SKYWAY_ARTIFACTS).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -11,6 +11,14 @@ export const artifacts = join(
   process.env.SKYWAY_ARTIFACTS ?? join(import.meta.dirname, '../../test-artifacts'),
   'console',
 );
+
+/** Why the browser tests cannot run here (scripts/install-deps.sh installs chromium; npm run build the console). */
+export function browserSkip(): string | undefined {
+  if (!existsSync(chromiumPath)) return `needs ${chromiumPath} (apt-get install chromium)`;
+  if (!existsSync(join(import.meta.dirname, '../../packages/console/dist/index.html')))
+    return 'needs the built console (npm run build)';
+  return undefined;
+}
 
 export interface Session {
   browser: Browser;

@@ -1,11 +1,11 @@
 // The controller's /metrics: one collector per controller, fed by the REST
 // API, the plugin clients, the event bus, and the agent tunnel.
 import { createServer, type Server } from 'node:http';
+import type { TunnelEndpoint } from '@skyway/tunnel';
 import type { FastifyInstance } from 'fastify';
 import { allow } from '../http/access.js';
 import type { EventBus } from '../services/events.js';
 import type { PluginManager } from '../services/plugins.js';
-import type { TunnelEndpoint } from '@skyway/tunnel';
 import { ControllerMetrics } from './controller-metrics.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { instrumentPluginClient } from './plugin-client.js';

@@ -3,7 +3,7 @@
 // tunnel on loopback. Every family has a non-zero value; no token leaks.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -173,6 +173,20 @@ test('/metrics has every family with non-zero values after traffic, and no secre
   for (const secret of [c.adminToken, cred.token, none.token]) assert.ok(!text.includes(secret));
   assert.ok(!text.includes('vm-a'), 'no resource names or URLs in labels');
 
+  // Every controller family the Grafana dashboard charts is exported.
+  const dashboard = readFileSync(new URL('../../../../docs/grafana-skyway.json', import.meta.url), 'utf8');
+  const charted = new Set(
+    [...dashboard.matchAll(/\b(skyway_[a-z_]+)/g)]
+      .map((m) => m[1]!.replace(/_bucket$/, ''))
+      .filter((n) => !n.startsWith('skyway_agent_')),
+  );
+  assert.ok(charted.size >= 10);
+  for (const name of charted) assert.match(text, new RegExp(`# TYPE ${name} `), name);
+
+  // A viewer may scrape; a token of another kind may not.
+  const viewer = await api('POST', '/api/v1/tokens', { subject: 'prom', role: 'viewer', namespaces: ['*'] });
+  assert.equal((await api('GET', '/metrics', undefined, viewer.json.token)).status, 200);
+  assert.equal((await api('GET', '/metrics', undefined, cred.token)).status, 403);
   // The API's access applies: no token, no metrics; the listener of its own needs none.
   assert.equal((await fetch(`${c.url}/metrics`)).status, 401);
   const own = await fetch(c.metricsUrl!);

@@ -1,8 +1,9 @@
 // What the controller's metrics read from the running parts: drift events,
 // event subscribers, the agents connected to the tunnel and the streams they
 // carry, and what the tunnel relays.
-import type { EventBus } from '../services/events.js';
+
 import { type TunnelEndpoint, type TunnelObserver, tunnelObserver } from '@skyway/tunnel';
+import type { EventBus } from '../services/events.js';
 import type { ControllerMetrics } from './controller-metrics.js';
 
 interface DriftData {
